@@ -1,0 +1,174 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "domain/expected.hpp"
+
+namespace dspsync {
+
+/// How an endpoint pages through its data.
+enum class pagination_style {
+  /// `?offset=N&limit=M`; done when a page has fewer than `limit` records (or `offset >= total`).
+  offset,
+  /// `?cursor=C&limit=M`; the next cursor sits at `next_pointer`; done when it is null or absent.
+  cursor,
+  /// The response carries the full URL of the next page at `next_pointer`; done when null or absent.
+  next_url,
+  /// `?updated_since=T&limit=M`; the next window starts at the value at `next_pointer` (the page's
+  /// high-water mark) minus `schedule.lookback`; done when a page has fewer than `limit` records.
+  updated_since,
+};
+
+/// `offset`, `cursor`, `next_url` or `updated_since`.
+const char* to_string(pagination_style style);
+
+/// Where an endpoint's credentials come from. The token itself is never in the config file.
+struct auth_config {
+  /// Name of the environment variable that holds the token; empty means no authentication.
+  std::string token_env;
+  /// Header that carries the token.
+  std::string header = "Authorization";
+  /// Prefix before the token in that header (empty for a bare token).
+  std::string scheme = "Bearer";
+};
+
+/// Pagination parameters and the JSON pointers (RFC 6901) into each response.
+struct pagination_config {
+  pagination_style style = pagination_style::cursor;
+  /// Records per request.
+  int page_size = 1000;
+  /// Query parameter names.
+  std::string limit_param = "limit";
+  std::string offset_param = "offset";
+  std::string cursor_param = "cursor";
+  std::string since_param = "updated_since";
+  /// Pointer to the records array.
+  std::string records_pointer = "/data";
+  /// Pointer to the next cursor, next URL or high-water mark (style dependent). Default by style:
+  /// cursor `/next_cursor`, next_url `/next`, updated_since `/high_water_mark`, offset "" (unused).
+  std::string next_pointer;
+  /// Pointer to the total record count (offset style, optional).
+  std::string total_pointer;
+  /// First value of the cursor for `updated_since` (an RFC 3339 timestamp); empty starts from the
+  /// beginning (`1970-01-01T00:00:00Z`).
+  std::string initial_since;
+};
+
+/// Token bucket for one endpoint.
+struct rate_config {
+  double requests_per_second = 5.0;
+  int burst = 10;
+  /// Endpoints with the same non-empty group share one budget (one DSP quota).
+  std::string group;
+};
+
+/// Capped exponential backoff with full jitter.
+struct backoff_config {
+  std::chrono::milliseconds base{500};
+  std::chrono::milliseconds cap{60'000};
+  int max_attempts = 8;
+  /// Longest Retry-After honoured before the endpoint is marked degraded.
+  std::chrono::seconds retry_after_ceiling{24 * 3600};
+};
+
+/// Circuit breaker.
+struct breaker_config {
+  int threshold = 5;
+  std::chrono::seconds cooldown{30};
+};
+
+/// When and how far an endpoint polls.
+struct schedule_config {
+  /// Pause between catch-up runs once the endpoint has reached the end of its data.
+  std::chrono::seconds interval{3600};
+  /// Reporting latency: never ask for windows newer than now - lag.
+  std::chrono::seconds lag{48 * 3600};
+  /// Overlap of consecutive `updated_since` windows.
+  std::chrono::seconds lookback{0};
+};
+
+/// One DSP reporting endpoint.
+struct endpoint_config {
+  std::string name;
+  std::string dsp;
+  /// `http://host:port` or `https://host`; no path.
+  std::string base_url;
+  /// Path of the first request, e.g. `/v1/streams`.
+  std::string path = "/";
+  /// Extra fixed query parameters sent with every request.
+  std::map<std::string, std::string> query;
+  auth_config auth;
+  pagination_config pagination;
+  /// Canonical field -> source names tried in order (aliases for schema drift). Canonical fields:
+  /// isrc, upc, iswc, territory, reporting_period, units, revenue, currency, transaction_id, title,
+  /// artists. A source name is a member name of the record object, or a JSON pointer when it starts
+  /// with `/`.
+  std::map<std::string, std::vector<std::string>> fields;
+  /// Canonical fields that make the idempotency key, in this order.
+  std::vector<std::string> key_fields;
+  rate_config rate;
+  backoff_config backoff;
+  breaker_config breaker;
+  schedule_config schedule;
+  /// Request timeout for one HTTP exchange.
+  std::chrono::milliseconds timeout{30'000};
+  /// CA bundle for HTTPS; empty uses the system store.
+  std::string ca_file;
+};
+
+/// The operator console.
+struct console_config {
+  /// Address to listen on; loopback by default. Any other address requires `token_env`.
+  std::string listen = "127.0.0.1";
+  /// TCP port; 0 disables the console.
+  uint16_t port = 0;
+  /// Environment variable with the console token.
+  std::string token_env;
+};
+
+/// How much work may be in flight.
+struct pipeline_config {
+  /// Validator actors in the pool.
+  int validators = 2;
+  /// Pages fetched but not yet committed, per endpoint (backpressure bound).
+  int max_pages_in_flight = 4;
+  /// Most pages the ledger folds into one write transaction.
+  int max_pages_per_commit = 64;
+};
+
+/// The whole engine.
+struct engine_config {
+  /// Where the LMDB environment lives.
+  std::string data_dir = "./dspsync-data";
+  /// LMDB map size in MiB (the most the database may grow to).
+  uint64_t map_size_mib = 16 * 1024;
+  pipeline_config pipeline;
+  console_config console;
+  /// Territory codes accepted besides ISO 3166-1.
+  std::vector<std::string> pseudo_territories = {"WW", "ZZ", "XK", "EU"};
+  std::vector<endpoint_config> endpoints;
+};
+
+/// The canonical record fields a mapping may name.
+const std::vector<std::string>& canonical_fields();
+
+/// The default key fields: isrc, upc, dsp, reporting_period, transaction_id, currency.
+const std::vector<std::string>& default_key_fields();
+
+/// Parses a config document. `source` names the input in errors. On failure the message lists
+/// every error found, one per line, each naming the field path, e.g.
+/// `endpoints[2].pagination.style: expected one of offset|cursor|next_url|updated_since, got "pages"`.
+expected<engine_config> parse_config(std::string_view json_text, std::string_view source = "config");
+
+/// Reads and parses a config file.
+expected<engine_config> load_config(const std::string& path);
+
+/// A human-readable plan of what the engine would do with this config (for `check-config`).
+std::string describe_plan(const engine_config& cfg);
+
+}  // namespace dspsync

@@ -1,0 +1,51 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include <boost/json/value.hpp>
+
+#include "config/config.hpp"
+#include "domain/expected.hpp"
+
+namespace dspsync {
+
+// Pagination rules shared by the poller (which follows them) and the recording generator (which
+// must produce exactly the requests the poller will make, so that a replay matches).
+//
+// The cursor of an endpoint is one string whose meaning depends on the style:
+//   offset         decimal offset of the next page ("0" at start)
+//   cursor         opaque token for the next page ("" at start: the first request has no cursor)
+//   next_url       request target (path + query) of the next page ("" at start: path + limit)
+//   updated_since  RFC 3339 lower bound of the next window (initial_since or 1970-01-01T00:00:00Z)
+
+/// The cursor an endpoint starts from.
+std::string initial_cursor(const endpoint_config& ep);
+
+/// The request target (path and query, e.g. `/v1/streams?cursor=abc&limit=1000`) for the page at
+/// `cursor`. Query parameters: the endpoint's fixed `query` plus the style's own, sorted by name,
+/// percent-encoded (RFC 3986 unreserved characters kept).
+std::string request_target(const endpoint_config& ep, std::string_view cursor);
+
+/// What a fetched page says about the next one.
+struct page_step {
+  /// True when this page was the last one (the endpoint is caught up).
+  bool done = false;
+  /// The cursor of the next page; when `done`, the cursor to resume from on the next schedule.
+  std::string next_cursor;
+};
+
+/// Works out the next cursor from a parsed page. `page` is the whole response document; values at
+/// the pointers may be JSON numbers or strings holding a number's text (dspsync's page parser keeps
+/// numbers as text). `record_count` is the size of the records array. Fails with `bad_value` naming
+/// the pointer when a present value has the wrong type, or when a `next_url` points to another
+/// origin than the endpoint's `base_url` (a token must never leave for another host), or when an
+/// `updated_since` high-water mark does not move forward (the endpoint would loop).
+expected<page_step> next_page(const endpoint_config& ep, std::string_view cursor,
+                              const boost::json::value& page, std::size_t record_count);
+
+/// Origin (`scheme://host[:port]`, lower-case, default port omitted) of a URL; empty if unparsable.
+std::string url_origin(std::string_view url);
+
+}  // namespace dspsync
