@@ -1,0 +1,81 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "domain/expected.hpp"
+#include "domain/record.hpp"
+
+namespace dspsync {
+
+/// A record that passed (or nearly passed) validation, ready for the ledger.
+struct keyed_record {
+  record_key key{};
+  /// `validated` or `pending_reconciliation`.
+  record_state state = record_state::validated;
+  /// Position in its page (records array index) or file (line number): lineage.
+  uint64_t position = 0;
+  royalty_record record;
+  /// Why it is pending; empty when validated.
+  std::string faults;
+};
+
+/// An input that failed validation: kept whole, with why, under a deterministic key.
+struct quarantined_item {
+  record_key key{};
+  /// Position in its page (records array index) or file (line number).
+  uint64_t position = 0;
+  /// The raw bytes exactly as received.
+  std::string raw;
+  /// Error codes and messages, one per fault.
+  std::vector<failure> errors;
+};
+
+/// Everything one fetched page produced, committed by the ledger in one transaction together with
+/// the cursor that follows it. Messages carry whole batches, never single records.
+struct ingest_batch {
+  /// Endpoint (or file source) name.
+  std::string source;
+  /// Request signature: method and target of the request that fetched the page.
+  std::string request;
+  /// Correlation id of the HTTP exchange.
+  std::string correlation_id;
+  /// The response body, exactly as received (bronze).
+  std::string body;
+  /// Lower-case hex SHA-256 of `body`.
+  std::string body_sha256;
+  /// Wall-clock time of the fetch, Unix milliseconds.
+  int64_t fetched_at_ms = 0;
+  /// The committed cursor this page was fetched at; the ledger refuses the batch if the stored
+  /// cursor differs (a stale or duplicate page must never be counted twice).
+  std::string cursor_before;
+  /// The cursor to store with this page.
+  std::string cursor_after;
+  /// True when the endpoint reached the end of its data with this page.
+  bool caught_up = false;
+  /// When the whole page is corrupt (not JSON, no records array): why. The page is then kept in
+  /// quarantine and the cursor does not move.
+  std::vector<failure> page_errors;
+  /// Records on the page.
+  uint64_t records_in = 0;
+  std::vector<keyed_record> records;
+  std::vector<quarantined_item> quarantined;
+};
+
+/// What the ledger did with one batch.
+struct batch_outcome {
+  uint64_t page_seq = 0;
+  uint64_t records_in = 0;
+  uint64_t inserted = 0;
+  uint64_t restatements = 0;
+  uint64_t duplicates = 0;
+  uint64_t quarantined = 0;
+  uint64_t pending = 0;
+  bool page_quarantined = false;
+  /// Non-empty when the ledger refused the batch (its cursor_before is not the committed cursor):
+  /// nothing of it was stored, and the poller must resume from the committed cursor.
+  std::string refused;
+};
+
+}  // namespace dspsync

@@ -1,0 +1,260 @@
+#include "protocol/http_client.hpp"
+
+#include <openssl/ssl.h>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <boost/url/parse.hpp>
+
+#include <strings.h>
+
+namespace dspsync {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace asio = boost::asio;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
+
+std::string_view http_response::header(std::string_view name) const {
+  for (const auto& [k, v] : headers)
+    if (k.size() == name.size() && ::strncasecmp(k.data(), name.data(), name.size()) == 0) return v;
+  return {};
+}
+
+network::network() : guard_(asio::make_work_guard(ioc_)), thread_([this] { ioc_.run(); }) {}
+
+network::~network() { stop(); }
+
+void network::stop() {
+  guard_.reset();
+  ioc_.stop();
+  if (thread_.joinable()) thread_.join();
+}
+
+namespace {
+
+/// Plain TCP or TLS over TCP; the exchange logic is the same for both.
+template <class Stream>
+class client final : public http_transport, public std::enable_shared_from_this<client<Stream>> {
+ public:
+  client(asio::io_context& ioc, std::string host, std::string port, std::size_t body_limit,
+         std::shared_ptr<ssl::context> tls)
+      : strand_(asio::make_strand(ioc)),
+        resolver_(strand_),
+        host_(std::move(host)),
+        port_(std::move(port)),
+        body_limit_(body_limit),
+        tls_(std::move(tls)) {}
+
+  void fetch(http_request req, std::function<void(http_response)> done) override {
+    asio::post(strand_, [self = this->shared_from_this(), req = std::move(req), done = std::move(done)]() mutable {
+      self->start(std::move(req), std::move(done), true);
+    });
+  }
+
+  void close() override {
+    asio::post(strand_, [self = this->shared_from_this()] { self->reset_stream(); });
+  }
+
+ private:
+  using self_ptr = std::shared_ptr<client>;
+
+  void start(http_request req, std::function<void(http_response)> done, bool may_retry) {
+    req_ = std::move(req);
+    done_ = std::move(done);
+    may_retry_ = may_retry;
+    started_ = std::chrono::steady_clock::now();
+    request_ = {};
+    request_.method_string(req_.method);
+    request_.target(req_.target);
+    request_.version(11);
+    request_.set(http::field::host, host_header());
+    request_.set(http::field::user_agent, "dspsync/0.1");
+    request_.set(http::field::accept, "application/json");
+    for (const auto& [k, v] : req_.headers) request_.set(k, v);
+    if (stream_ && connected_) {
+      reused_ = true;
+      write();
+    } else {
+      reused_ = false;
+      connect();
+    }
+  }
+
+  std::string host_header() const {
+    bool default_port = (is_tls() && port_ == "443") || (!is_tls() && port_ == "80");
+    return default_port ? host_ : host_ + ":" + port_;
+  }
+
+  static constexpr bool is_tls() { return !std::is_same_v<Stream, beast::tcp_stream>; }
+
+  beast::tcp_stream& lowest() { return beast::get_lowest_layer(*stream_); }
+
+  void reset_stream() {
+    if (stream_) {
+      beast::error_code ignored;
+      lowest().socket().shutdown(tcp::socket::shutdown_both, ignored);
+      lowest().close();
+    }
+    stream_.reset();
+    connected_ = false;
+  }
+
+  void connect() {
+    reset_stream();
+    make_stream();
+    resolver_.async_resolve(host_, port_, [self = this->shared_from_this()](beast::error_code ec, auto results) {
+      if (ec) return self->fail(ec, "resolve");
+      self->lowest().expires_after(self->req_.timeout);
+      self->lowest().async_connect(results, [self](beast::error_code ec2, auto) {
+        if (ec2) return self->fail(ec2, "connect");
+        self->handshake();
+      });
+    });
+  }
+
+  void make_stream() {
+    if constexpr (is_tls()) {
+      stream_.emplace(strand_, *tls_);
+    } else {
+      stream_.emplace(strand_);
+    }
+  }
+
+  void handshake() {
+    if constexpr (is_tls()) {
+      // SNI, and verify that the certificate names this host.
+      if (!SSL_set_tlsext_host_name(stream_->native_handle(), host_.c_str()))
+        return fail(beast::error_code(static_cast<int>(::ERR_get_error()), asio::error::get_ssl_category()),
+                    "tls sni");
+      stream_->set_verify_callback(ssl::host_name_verification(host_));
+      lowest().expires_after(req_.timeout);
+      stream_->async_handshake(ssl::stream_base::client, [self = this->shared_from_this()](beast::error_code ec) {
+        if (ec) return self->fail(ec, "tls handshake");
+        self->connected_ = true;
+        self->write();
+      });
+    } else {
+      connected_ = true;
+      write();
+    }
+  }
+
+  void write() {
+    lowest().expires_after(req_.timeout);
+    http::async_write(*stream_, request_, [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+      if (ec) return self->fail(ec, "write");
+      self->read();
+    });
+  }
+
+  void read() {
+    parser_.emplace();
+    parser_->body_limit(body_limit_);
+    buffer_.clear();
+    lowest().expires_after(req_.timeout);
+    http::async_read(*stream_, buffer_, *parser_, [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+      if (ec) return self->fail(ec, "read");
+      self->finish();
+    });
+  }
+
+  void finish() {
+    auto msg = parser_->release();
+    http_response res;
+    res.status = static_cast<int>(msg.result_int());
+    for (const auto& f : msg) res.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
+    res.body = std::move(msg.body());
+    res.elapsed = elapsed();
+    if (!msg.keep_alive()) reset_stream();
+    deliver(std::move(res));
+  }
+
+  std::chrono::milliseconds elapsed() const {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started_);
+  }
+
+  void fail(beast::error_code ec, const char* what) {
+    bool stale = reused_ && may_retry_ &&
+                 (ec == http::error::end_of_stream || ec == asio::error::connection_reset ||
+                  ec == asio::error::broken_pipe || ec == asio::error::eof);
+    reset_stream();
+    if (stale) {
+      // The server closed an idle keep-alive connection: one fresh attempt, not a failure.
+      return start(std::move(req_), std::move(done_), false);
+    }
+    http_response res;
+    std::string reason = ec == beast::error::timeout ? "timed out" : ec.message();
+    res.error = failure{ec::transport_failure, std::string(what) + " " + host_ + ":" + port_ + ": " + reason};
+    res.elapsed = elapsed();
+    deliver(std::move(res));
+  }
+
+  void deliver(http_response res) {
+    auto done = std::move(done_);
+    done_ = nullptr;
+    if (done) done(std::move(res));
+  }
+
+  asio::strand<asio::io_context::executor_type> strand_;
+  tcp::resolver resolver_;
+  std::string host_;
+  std::string port_;
+  std::size_t body_limit_;
+  std::shared_ptr<ssl::context> tls_;
+  std::optional<Stream> stream_;
+  bool connected_ = false;
+  bool reused_ = false;
+  bool may_retry_ = false;
+  http_request req_;
+  std::function<void(http_response)> done_;
+  http::request<http::empty_body> request_;
+  std::optional<http::response_parser<http::string_body>> parser_;
+  beast::flat_buffer buffer_;
+  std::chrono::steady_clock::time_point started_;
+};
+
+}  // namespace
+
+expected<std::shared_ptr<http_transport>> make_http_client(network& net, const std::string& base_url,
+                                                           const tls_options& tls, std::size_t body_limit) {
+  auto parsed = boost::urls::parse_uri(base_url);
+  if (!parsed)
+    return failure{ec::bad_argument, "base_url: expected http://host[:port] or https://host[:port], got \"" +
+                                         base_url + "\""};
+  std::string scheme(parsed->scheme());
+  std::string host(parsed->encoded_host());
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  std::string port(parsed->port());
+  if (scheme == "http") {
+    if (port.empty()) port = "80";
+    return std::shared_ptr<http_transport>(
+        std::make_shared<client<beast::tcp_stream>>(net.context(), host, port, body_limit, nullptr));
+  }
+  if (scheme == "https") {
+    if (port.empty()) port = "443";
+    auto ctx = std::make_shared<ssl::context>(ssl::context::tls_client);
+    beast::error_code ec;
+    if (tls.ca_file.empty())
+      ctx->set_default_verify_paths(ec);
+    else
+      ctx->load_verify_file(tls.ca_file, ec);
+    if (ec)
+      return failure{ec::transport_failure, "TLS trust store" +
+                                                (tls.ca_file.empty() ? std::string() : " \"" + tls.ca_file + "\"") +
+                                                ": " + ec.message()};
+    ctx->set_verify_mode(ssl::verify_peer);
+    return std::shared_ptr<http_transport>(
+        std::make_shared<client<beast::ssl_stream<beast::tcp_stream>>>(net.context(), host, port, body_limit, ctx));
+  }
+  return failure{ec::bad_argument, "base_url: expected scheme http or https, got \"" + scheme + "\""};
+}
+
+}  // namespace dspsync

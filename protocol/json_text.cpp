@@ -1,0 +1,252 @@
+#include "protocol/json_text.hpp"
+
+#include <boost/json/basic_parser_impl.hpp>
+#include <boost/json/value_stack.hpp>
+
+#include <cctype>
+
+namespace dspsync {
+
+namespace {
+
+namespace json = boost::json;
+using json::error_code;
+using json::string_view;
+
+/// Builds a value like Boost.JSON's own parser, except that numbers are pushed as their text.
+struct text_number_handler {
+  static constexpr std::size_t max_object_size = json::object::max_size();
+  static constexpr std::size_t max_array_size = json::array::max_size();
+  static constexpr std::size_t max_key_size = json::string::max_size();
+  static constexpr std::size_t max_string_size = json::string::max_size();
+
+  json::value_stack st;
+  std::string number;
+
+  bool on_document_begin(error_code&) { return true; }
+  bool on_document_end(error_code&) { return true; }
+  bool on_object_begin(error_code&) { return true; }
+  bool on_object_end(std::size_t n, error_code&) {
+    st.push_object(n);
+    return true;
+  }
+  bool on_array_begin(error_code&) { return true; }
+  bool on_array_end(std::size_t n, error_code&) {
+    st.push_array(n);
+    return true;
+  }
+  bool on_key_part(string_view s, std::size_t, error_code&) {
+    st.push_chars(s);
+    return true;
+  }
+  bool on_key(string_view s, std::size_t, error_code&) {
+    st.push_key(s);
+    return true;
+  }
+  bool on_string_part(string_view s, std::size_t, error_code&) {
+    st.push_chars(s);
+    return true;
+  }
+  bool on_string(string_view s, std::size_t, error_code&) {
+    st.push_string(s);
+    return true;
+  }
+  bool on_number_part(string_view s, error_code&) {
+    number.append(s.data(), s.size());
+    return true;
+  }
+  bool push_number(string_view s) {
+    if (number.empty()) {
+      st.push_string(s);
+    } else {
+      number.append(s.data(), s.size());
+      st.push_string(number);
+      number.clear();
+    }
+    return true;
+  }
+  bool on_int64(int64_t, string_view s, error_code&) { return push_number(s); }
+  bool on_uint64(uint64_t, string_view s, error_code&) { return push_number(s); }
+  bool on_double(double, string_view s, error_code&) { return push_number(s); }
+  bool on_bool(bool b, error_code&) {
+    st.push_bool(b);
+    return true;
+  }
+  bool on_null(error_code&) {
+    st.push_null();
+    return true;
+  }
+  bool on_comment_part(string_view, error_code&) { return true; }
+  bool on_comment(string_view, error_code&) { return true; }
+};
+
+}  // namespace
+
+struct json_text_parser::impl {
+  json::basic_parser<text_number_handler> parser{json::parse_options{}};
+  std::unique_ptr<json::monotonic_resource> memory = std::make_unique<json::monotonic_resource>();
+  json::value result;
+};
+
+json_text_parser::json_text_parser() : impl_(std::make_unique<impl>()) {}
+json_text_parser::~json_text_parser() = default;
+
+expected<const boost::json::value*> json_text_parser::parse(std::string_view text, std::string_view source) {
+  auto& p = *impl_;
+  // Drop the previous document before its memory is released.
+  p.result = json::value();
+  p.memory->release();
+  p.parser.reset();
+  p.parser.handler().number.clear();
+  p.parser.handler().st.reset(json::storage_ptr(p.memory.get()));
+  error_code ec;
+  std::size_t used = p.parser.write_some(false, text.data(), text.size(), ec);
+  if (!ec && used != text.size()) ec = json::error::extra_data;
+  if (ec) {
+    std::size_t line = 1, column = 1;
+    for (std::size_t i = 0; i < used && i < text.size(); ++i) {
+      if (text[i] == '\n') {
+        ++line;
+        column = 1;
+      } else {
+        ++column;
+      }
+    }
+    return failure{ec::bad_json, std::string(source) + ": invalid JSON at line " + std::to_string(line) +
+                                     " column " + std::to_string(column) + ": " + ec.message()};
+  }
+  p.result = p.parser.handler().st.release();
+  return &p.result;
+}
+
+namespace {
+
+/// A forward-only scanner over JSON text that skips values without building them.
+struct scanner {
+  std::string_view s;
+  std::size_t i = 0;
+
+  void ws() {
+    while (i < s.size() && (s[i] == ' ' || s[i] == '\n' || s[i] == '\r' || s[i] == '\t')) ++i;
+  }
+  bool eat(char c) {
+    ws();
+    if (i < s.size() && s[i] == c) {
+      ++i;
+      return true;
+    }
+    return false;
+  }
+  /// Reads a string's raw content (escapes left as they are); false when not at a string.
+  bool string(std::string_view& out) {
+    ws();
+    if (i >= s.size() || s[i] != '"') return false;
+    std::size_t start = ++i;
+    while (i < s.size() && s[i] != '"') i += (s[i] == '\\') ? 2 : 1;
+    if (i >= s.size()) return false;
+    out = s.substr(start, i - start);
+    ++i;
+    return true;
+  }
+  /// Skips one value; false on malformed text.
+  bool skip() {
+    ws();
+    if (i >= s.size()) return false;
+    char c = s[i];
+    if (c == '"') {
+      std::string_view ignored;
+      return string(ignored);
+    }
+    if (c == '{' || c == '[') {
+      int depth = 0;
+      while (i < s.size()) {
+        char d = s[i];
+        if (d == '"') {
+          std::string_view ignored;
+          if (!string(ignored)) return false;
+          continue;
+        }
+        if (d == '{' || d == '[') ++depth;
+        if (d == '}' || d == ']') {
+          if (--depth == 0) {
+            ++i;
+            return true;
+          }
+        }
+        ++i;
+      }
+      return false;
+    }
+    while (i < s.size() && s[i] != ',' && s[i] != '}' && s[i] != ']' && !std::isspace(static_cast<unsigned char>(s[i])))
+      ++i;
+    return true;
+  }
+};
+
+std::string unescape_token(std::string_view t) {
+  std::string out;
+  for (std::size_t i = 0; i < t.size(); ++i) {
+    if (t[i] == '~' && i + 1 < t.size()) {
+      out += t[i + 1] == '1' ? '/' : '~';
+      ++i;
+    } else {
+      out += t[i];
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::string_view> array_element_spans(std::string_view text, std::string_view pointer) {
+  std::vector<std::string_view> out;
+  scanner sc{text};
+  // Walk the pointer's tokens down to the target.
+  std::size_t pos = 0;
+  while (pos < pointer.size()) {
+    if (pointer[pos] != '/') return out;
+    std::size_t end = pointer.find('/', pos + 1);
+    if (end == std::string_view::npos) end = pointer.size();
+    std::string token = unescape_token(pointer.substr(pos + 1, end - pos - 1));
+    pos = end;
+    sc.ws();
+    if (sc.eat('{')) {
+      bool found = false;
+      while (!found) {
+        std::string_view key;
+        if (!sc.string(key) || !sc.eat(':')) return out;
+        if (key == token) {
+          found = true;
+          break;
+        }
+        if (!sc.skip()) return out;
+        if (!sc.eat(',')) return out;
+      }
+    } else if (sc.eat('[')) {
+      std::size_t index = 0;
+      for (char c : token) {
+        if (c < '0' || c > '9') return out;
+        index = index * 10 + static_cast<std::size_t>(c - '0');
+      }
+      for (std::size_t k = 0; k < index; ++k)
+        if (!sc.skip() || !sc.eat(',')) return out;
+    } else {
+      return out;
+    }
+  }
+  if (!sc.eat('[')) return out;
+  sc.ws();
+  if (sc.eat(']')) return out;
+  while (true) {
+    sc.ws();
+    std::size_t start = sc.i;
+    if (!sc.skip()) return {};
+    out.push_back(text.substr(start, sc.i - start));
+    if (sc.eat(',')) continue;
+    if (sc.eat(']')) break;
+    return {};
+  }
+  return out;
+}
+
+}  // namespace dspsync

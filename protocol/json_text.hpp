@@ -1,0 +1,38 @@
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/json/monotonic_resource.hpp>
+#include <boost/json/value.hpp>
+
+#include "domain/expected.hpp"
+
+namespace dspsync {
+
+/// Parses JSON documents keeping every number as its exact text, stored as a JSON string, so that
+/// money never passes through a binary float (`12.30` stays "12.30"). One parser per actor: it
+/// reuses its memory between documents; a returned value lives until the next `parse`.
+class json_text_parser {
+ public:
+  json_text_parser();
+  ~json_text_parser();
+  json_text_parser(const json_text_parser&) = delete;
+  json_text_parser& operator=(const json_text_parser&) = delete;
+
+  /// Parses a whole document. Fails with `bad_json` naming `source`, the line and column.
+  expected<const boost::json::value*> parse(std::string_view text, std::string_view source);
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+/// The raw byte spans of the elements of the array at `pointer` (RFC 6901) in `text`, found by a
+/// structural scan without building values. Used to keep a bad record's bytes exactly as received.
+/// Empty when the pointer does not lead to an array.
+std::vector<std::string_view> array_element_spans(std::string_view text, std::string_view pointer);
+
+}  // namespace dspsync

@@ -1,0 +1,569 @@
+#include "storage/ledger_store.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+
+#include "domain/idempotency.hpp"
+#include "storage/codec.hpp"
+#include "storage/lmdb.hpp"
+#include "storage/record_codec.hpp"
+
+namespace dspsync {
+
+namespace {
+
+constexpr std::string_view format_tag = "dspsync-ledger/1";
+
+int64_t now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+std::string encode_checkpoint(const source_checkpoint& c) {
+  std::string out;
+  codec::writer w(out);
+  w.u8(1);
+  w.str(c.cursor);
+  w.u8(c.caught_up ? 1 : 0);
+  for (auto v : {c.pages, c.records_in, c.inserted, c.restatements, c.duplicates, c.quarantined, c.pending,
+                 c.page_faults})
+    w.varint(v);
+  w.svarint(c.updated_at_ms);
+  return out;
+}
+
+source_checkpoint decode_checkpoint(std::string_view bytes) {
+  codec::reader r(bytes);
+  source_checkpoint c;
+  r.u8();
+  c.cursor = std::string(r.str());
+  c.caught_up = r.u8() != 0;
+  for (auto* v : {&c.pages, &c.records_in, &c.inserted, &c.restatements, &c.duplicates, &c.quarantined,
+                  &c.pending, &c.page_faults})
+    *v = r.varint();
+  c.updated_at_ms = r.svarint();
+  if (!r.ok()) throw lmdb::error("corrupt checkpoint value", MDB_CORRUPTED);
+  return c;
+}
+
+std::string encode_quarantine(const stored_quarantine& q) {
+  std::string out;
+  codec::writer w(out);
+  w.u8(1);
+  w.raw(std::string_view(reinterpret_cast<const char*>(q.key.data()), q.key.size()));
+  w.str(q.kind);
+  w.str(q.source);
+  w.str(q.request);
+  w.varint(q.position);
+  w.varint(q.errors.size());
+  for (const auto& e : q.errors) {
+    w.str(to_string(e.code));
+    w.str(e.message);
+  }
+  w.str(q.raw);
+  return out;
+}
+
+stored_quarantine decode_quarantine(std::string_view bytes) {
+  codec::reader r(bytes);
+  stored_quarantine q;
+  r.u8();
+  auto k = r.raw(32);
+  if (r.ok()) std::memcpy(q.key.data(), k.data(), 32);
+  q.kind = std::string(r.str());
+  q.source = std::string(r.str());
+  q.request = std::string(r.str());
+  q.position = r.varint();
+  auto n = r.varint();
+  for (uint64_t i = 0; i < n && r.ok(); ++i) {
+    auto code = r.str();
+    failure f;
+    f.code = ec::bad_value;
+    for (int c = 0; c <= static_cast<int>(ec::bad_argument); ++c)
+      if (code == to_string(static_cast<ec>(c))) f.code = static_cast<ec>(c);
+    f.message = std::string(r.str());
+    q.errors.push_back(std::move(f));
+  }
+  q.raw = std::string(r.str());
+  if (!r.ok()) throw lmdb::error("corrupt quarantine value", MDB_CORRUPTED);
+  return q;
+}
+
+std::string encode_page(const ingest_batch& b) {
+  std::string out;
+  out.reserve(b.body.size() + 256);
+  codec::writer w(out);
+  w.u8(1);
+  w.str(b.source);
+  w.str(b.request);
+  w.str(b.correlation_id);
+  w.svarint(b.fetched_at_ms);
+  w.str(b.body_sha256);
+  w.str(b.cursor_before);
+  w.str(b.cursor_after);
+  w.str(b.body);
+  return out;
+}
+
+stored_page decode_page(uint64_t seq, std::string_view bytes) {
+  codec::reader r(bytes);
+  stored_page p;
+  p.seq = seq;
+  r.u8();
+  p.source = std::string(r.str());
+  p.request = std::string(r.str());
+  p.correlation_id = std::string(r.str());
+  p.fetched_at_ms = r.svarint();
+  p.body_sha256 = std::string(r.str());
+  p.cursor_before = std::string(r.str());
+  p.cursor_after = std::string(r.str());
+  p.body = std::string(r.str());
+  if (!r.ok()) throw lmdb::error("corrupt page value", MDB_CORRUPTED);
+  return p;
+}
+
+std::string_view key_bytes(const record_key& k) {
+  return {reinterpret_cast<const char*>(k.data()), k.size()};
+}
+
+uint64_t last_seq(const lmdb::txn& t, MDB_dbi dbi) {
+  lmdb::cursor c(t, dbi);
+  std::string_view k, v;
+  if (!c.get(k, v, MDB_LAST)) return 0;
+  return codec::reader::decode_u64be(k);
+}
+
+}  // namespace
+
+struct ledger_store::impl {
+  lmdb::env env;
+  MDB_dbi pages = 0, records = 0, keys = 0, quarantine = 0, cursors = 0, audit = 0, meta = 0;
+  int lock_fd = -1;
+  // Next sequence numbers; only the writer touches them, and only after a successful commit.
+  uint64_t next_page = 1, next_record = 1, next_audit = 1;
+  record_key audit_head{};
+  std::string scratch;
+
+  ~impl() {
+    if (lock_fd >= 0) ::close(lock_fd);
+  }
+
+  /// Appends an audit entry inside `t`; returns its hash (the new head).
+  record_key append_audit(const lmdb::txn& t, uint64_t seq, std::string_view kind, std::string_view actor,
+                          std::string_view subject, std::string_view details, const record_key& prev) {
+    std::string value;
+    codec::writer w(value);
+    w.u8(1);
+    w.svarint(now_ms());
+    w.str(kind);
+    w.str(actor);
+    w.str(subject);
+    w.str(details);
+    w.raw(key_bytes(prev));
+    lmdb::put(t, audit, codec::u64_key(seq), value, MDB_APPEND);
+    return sha256::digest(value);
+  }
+
+  /// Finds the latest stored version of `key`, if any.
+  std::optional<std::pair<uint64_t, std::string_view>> find_latest(const lmdb::txn& t, const record_key& key) {
+    lmdb::cursor c(t, keys);
+    std::string_view k = key_bytes(key).substr(0, 8);
+    std::string_view v;
+    if (!c.seek(k, v, MDB_SET_KEY)) return std::nullopt;
+    do {
+      uint64_t seq = codec::reader::decode_u64be(v);
+      std::string_view rec;
+      if (!lmdb::get(t, records, codec::u64_key(seq), rec))
+        throw lmdb::error("index points at a missing record", MDB_CORRUPTED);
+      if (record_codec::key_of(rec) == key_bytes(key)) return std::make_pair(seq, rec);
+    } while (c.get(k, v, MDB_NEXT_DUP));
+    return std::nullopt;
+  }
+};
+
+ledger_store::ledger_store(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
+ledger_store::~ledger_store() = default;
+
+expected<std::unique_ptr<ledger_store>> ledger_store::open(const ledger_options& opts) {
+  const auto& dir = opts.dir;
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) != 0) {
+    if (errno != ENOENT || !opts.create || opts.read_only)
+      return failure{ec::storage_failure,
+                     "data_dir \"" + dir + "\": " + std::strerror(errno) +
+                         (opts.read_only ? " (nothing to inspect there)" : "")};
+    if (::mkdir(dir.c_str(), 0700) != 0)
+      return failure{ec::storage_failure, "data_dir \"" + dir + "\": cannot create: " + std::strerror(errno) +
+                                              " (does its parent directory exist?)"};
+  } else if (!S_ISDIR(st.st_mode)) {
+    return failure{ec::storage_failure, "data_dir \"" + dir + "\": not a directory"};
+  }
+  auto p = std::make_unique<impl>();
+  if (!opts.read_only) {
+    if (::access(dir.c_str(), W_OK) != 0)
+      return failure{ec::storage_failure, "data_dir \"" + dir + "\": not writable: " + std::strerror(errno)};
+    // One engine per data directory: LMDB itself would let a second writer process in.
+    auto lock_path = dir + "/dspsync.lock";
+    p->lock_fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (p->lock_fd < 0)
+      return failure{ec::storage_failure, "data_dir \"" + dir + "\": cannot open lock file: " + std::strerror(errno)};
+    if (::flock(p->lock_fd, LOCK_EX | LOCK_NB) != 0)
+      return failure{ec::storage_failure, "data_dir \"" + dir +
+                                              "\": another dspsync engine is using it (lock held on " +
+                                              lock_path + ")"};
+  }
+  try {
+    p->env = lmdb::env::open(dir, opts.map_size_mib * 1024 * 1024, 16, opts.read_only ? MDB_RDONLY : 0);
+    auto t = lmdb::txn::begin(p->env, opts.read_only);
+    unsigned create = opts.read_only ? 0 : MDB_CREATE;
+    p->meta = lmdb::open_db(t, "meta", create);
+    std::string_view fmt;
+    bool has_format = lmdb::get(t, p->meta, "format", fmt);
+    if (has_format && fmt != format_tag)
+      return failure{ec::storage_failure, "data_dir \"" + dir + "\": holds \"" + std::string(fmt) +
+                                              "\", not a " + std::string(format_tag) + " ledger"};
+    if (!has_format) {
+      // A fresh environment must be empty of other databases, or it belongs to someone else.
+      lmdb::cursor c(t, 0);
+      std::string_view k, v;
+      if (c.get(k, v, MDB_FIRST) && !(k == "meta" && !c.get(k, v, MDB_NEXT)))
+        return failure{ec::storage_failure,
+                       "data_dir \"" + dir + "\": holds an LMDB environment that is not a dspsync ledger"};
+      lmdb::put(t, p->meta, "format", format_tag);
+    }
+    p->pages = lmdb::open_db(t, "pages", create);
+    p->records = lmdb::open_db(t, "records", create);
+    p->keys = lmdb::open_db(t, "keys", create | MDB_DUPSORT | MDB_DUPFIXED);
+    p->quarantine = lmdb::open_db(t, "quarantine", create);
+    p->cursors = lmdb::open_db(t, "cursors", create);
+    p->audit = lmdb::open_db(t, "audit", create);
+    p->next_page = last_seq(t, p->pages) + 1;
+    p->next_record = last_seq(t, p->records) + 1;
+    p->next_audit = last_seq(t, p->audit) + 1;
+    std::string_view head;
+    if (lmdb::get(t, p->meta, "audit_head", head) && head.size() == 32)
+      std::memcpy(p->audit_head.data(), head.data(), 32);
+    t.commit();
+  } catch (const lmdb::error& e) {
+    return failure{ec::storage_failure, "data_dir \"" + dir + "\": " + e.what()};
+  }
+  std::unique_ptr<ledger_store> store(new ledger_store(std::move(p)));
+  store->dir_ = dir;
+  return store;
+}
+
+expected<std::vector<batch_outcome>> ledger_store::commit(const std::vector<const ingest_batch*>& batches) {
+  auto& s = *impl_;
+  std::vector<batch_outcome> outcomes;
+  outcomes.reserve(batches.size());
+  try {
+    auto t = lmdb::txn::begin(s.env, false);
+    uint64_t next_page = s.next_page, next_record = s.next_record, next_audit = s.next_audit;
+    record_key head = s.audit_head;
+    std::string value, content, qvalue;
+    for (const auto* b : batches) {
+      batch_outcome out;
+      std::string_view cp_bytes;
+      source_checkpoint cp;
+      if (lmdb::get(t, s.cursors, b->source, cp_bytes)) {
+        cp = decode_checkpoint(cp_bytes);
+        if (cp.cursor != b->cursor_before) {
+          out.refused = "cursor fence: page fetched at \"" + b->cursor_before + "\" but the committed cursor is \"" +
+                        cp.cursor + "\"";
+          outcomes.push_back(std::move(out));
+          continue;
+        }
+      }
+      std::string details;
+      if (!b->page_errors.empty()) {
+        // A corrupt page: keep it whole in quarantine; the cursor stays where it was.
+        stored_quarantine q;
+        q.key = sha256::digest(b->source + '\x1f' + b->body);
+        q.kind = "page";
+        q.source = b->source;
+        q.request = b->request;
+        q.errors = b->page_errors;
+        q.raw = b->body;
+        lmdb::put(t, s.quarantine, key_bytes(q.key), encode_quarantine(q));
+        out.page_quarantined = true;
+        cp.page_faults += 1;
+        cp.updated_at_ms = now_ms();
+        lmdb::put(t, s.cursors, b->source, encode_checkpoint(cp));
+        details = "request=" + b->request + " reason=" + b->page_errors.front().message;
+        head = s.append_audit(t, next_audit++, "page.quarantined", b->source, to_hex(q.key), details, head);
+        outcomes.push_back(std::move(out));
+        continue;
+      }
+      out.page_seq = next_page++;
+      lmdb::put(t, s.pages, codec::u64_key(out.page_seq), encode_page(*b), MDB_APPEND);
+      out.records_in = b->records_in;
+      for (const auto& kr : b->records) {
+        content.clear();
+        record_codec::encode_content(kr.record, content);
+        auto latest = s.find_latest(t, kr.key);
+        uint32_t version = 1;
+        uint64_t prev = 0;
+        if (latest) {
+          if (record_codec::content_of(latest->second) == content) {
+            ++out.duplicates;
+            continue;
+          }
+          // Same key, changed values: a restatement, stored as a new version.
+          version = record_codec::version_of(latest->second) + 1;
+          prev = latest->first;
+          auto prefix = key_bytes(kr.key).substr(0, 8);
+          auto old_seq = codec::u64_key(prev);
+          std::string_view old_view = old_seq;
+          lmdb::del(t, s.keys, prefix, &old_view);
+          ++out.restatements;
+        } else {
+          ++out.inserted;
+        }
+        if (kr.state == record_state::pending_reconciliation) ++out.pending;
+        uint64_t seq = next_record++;
+        value.clear();
+        record_codec::encode(kr, version, prev, out.page_seq, content, value);
+        auto seq_key = codec::u64_key(seq);
+        lmdb::put(t, s.records, seq_key, value, MDB_APPEND);
+        lmdb::put(t, s.keys, key_bytes(kr.key).substr(0, 8), seq_key);
+      }
+      for (const auto& qi : b->quarantined) {
+        std::string_view existing;
+        if (lmdb::get(t, s.quarantine, key_bytes(qi.key), existing)) {
+          // The same bytes from the same source again: already kept once.
+          ++out.duplicates;
+          continue;
+        }
+        stored_quarantine q;
+        q.key = qi.key;
+        q.kind = "record";
+        q.source = b->source;
+        q.request = b->request;
+        q.position = qi.position;
+        q.errors = qi.errors;
+        q.raw = qi.raw;
+        lmdb::put(t, s.quarantine, key_bytes(q.key), encode_quarantine(q));
+        ++out.quarantined;
+      }
+      cp.cursor = b->cursor_after;
+      cp.caught_up = b->caught_up;
+      cp.pages += 1;
+      cp.records_in += out.records_in;
+      cp.inserted += out.inserted;
+      cp.restatements += out.restatements;
+      cp.duplicates += out.duplicates;
+      cp.quarantined += out.quarantined;
+      cp.pending += out.pending;
+      cp.updated_at_ms = now_ms();
+      lmdb::put(t, s.cursors, b->source, encode_checkpoint(cp));
+      details = "request=" + b->request + " correlation=" + b->correlation_id + " body_sha256=" + b->body_sha256 +
+                " cursor=" + b->cursor_before + " -> " + b->cursor_after + " in=" + std::to_string(out.records_in) +
+                " new=" + std::to_string(out.inserted) + " restated=" + std::to_string(out.restatements) +
+                " duplicates=" + std::to_string(out.duplicates) + " quarantined=" + std::to_string(out.quarantined) +
+                " pending=" + std::to_string(out.pending);
+      head = s.append_audit(t, next_audit++, "page.committed", b->source, "page:" + std::to_string(out.page_seq),
+                            details, head);
+      outcomes.push_back(std::move(out));
+    }
+    lmdb::put(t, s.meta, "audit_head", key_bytes(head));
+    t.commit();
+    s.next_page = next_page;
+    s.next_record = next_record;
+    s.next_audit = next_audit;
+    s.audit_head = head;
+  } catch (const lmdb::error& e) {
+    std::string hint = e.code() == MDB_MAP_FULL ? " (grow map_size_mib in the config and restart)" : "";
+    return failure{ec::storage_failure, "ledger commit in \"" + dir_ + "\": " + e.what() + hint};
+  }
+  return outcomes;
+}
+
+expected<std::optional<source_checkpoint>> ledger_store::checkpoint(std::string_view source) const {
+  try {
+    auto t = lmdb::txn::begin(impl_->env, true);
+    std::string_view v;
+    if (!lmdb::get(t, impl_->cursors, source, v)) return std::optional<source_checkpoint>{};
+    return std::optional<source_checkpoint>{decode_checkpoint(v)};
+  } catch (const lmdb::error& e) {
+    return failure{ec::storage_failure, std::string("reading checkpoint: ") + e.what()};
+  }
+}
+
+expected<std::vector<std::pair<std::string, source_checkpoint>>> ledger_store::checkpoints() const {
+  std::vector<std::pair<std::string, source_checkpoint>> out;
+  try {
+    auto t = lmdb::txn::begin(impl_->env, true);
+    lmdb::cursor c(t, impl_->cursors);
+    std::string_view k, v;
+    for (bool more = c.get(k, v, MDB_FIRST); more; more = c.get(k, v, MDB_NEXT))
+      out.emplace_back(std::string(k), decode_checkpoint(v));
+  } catch (const lmdb::error& e) {
+    return failure{ec::storage_failure, std::string("reading checkpoints: ") + e.what()};
+  }
+  return out;
+}
+
+status ledger_store::set_cursor(std::string_view source, std::string_view cursor, std::string_view actor) {
+  auto& s = *impl_;
+  try {
+    auto t = lmdb::txn::begin(s.env, false);
+    source_checkpoint cp;
+    std::string_view v;
+    if (lmdb::get(t, s.cursors, source, v)) cp = decode_checkpoint(v);
+    std::string details = "cursor \"" + cp.cursor + "\" -> \"" + std::string(cursor) + "\"";
+    cp.cursor = std::string(cursor);
+    cp.caught_up = false;
+    cp.updated_at_ms = now_ms();
+    lmdb::put(t, s.cursors, source, encode_checkpoint(cp));
+    auto head = s.append_audit(t, s.next_audit, "cursor.set", actor, source, details, s.audit_head);
+    lmdb::put(t, s.meta, "audit_head", key_bytes(head));
+    t.commit();
+    ++s.next_audit;
+    s.audit_head = head;
+  } catch (const lmdb::error& e) {
+    return failure{ec::storage_failure, std::string("setting cursor: ") + e.what()};
+  }
+  return ok;
+}
+
+expected<std::vector<stored_record>> ledger_store::versions(const record_key& key) const {
+  std::vector<stored_record> out;
+  try {
+    auto t = lmdb::txn::begin(impl_->env, true);
+    auto latest = impl_->find_latest(t, key);
+    if (!latest) return out;
+    uint64_t seq = latest->first;
+    std::string_view v = latest->second;
+    while (true) {
+      out.push_back(record_codec::decode(seq, v));
+      seq = out.back().prev_seq;
+      if (seq == 0) break;
+      if (!lmdb::get(t, impl_->records, codec::u64_key(seq), v))
+        throw lmdb::error("version chain points at a missing record", MDB_CORRUPTED);
+    }
+  } catch (const lmdb::error& e) {
+    return failure{ec::storage_failure, std::string("reading versions: ") + e.what()};
+  }
+  std::reverse(out.begin(), out.end());
+  return out;
+}
+
+status ledger_store::for_each_record(const std::function<void(const stored_record&)>& fn) const {
+  try {
+    auto t = lmdb::txn::begin(impl_->env, true);
+    lmdb::cursor c(t, impl_->records);
+    std::string_view k, v;
+    for (bool more = c.get(k, v, MDB_FIRST); more; more = c.get(k, v, MDB_NEXT))
+      fn(record_codec::decode(codec::reader::decode_u64be(k), v));
+  } catch (const lmdb::error& e) {
+    return failure{ec::storage_failure, std::string("reading records: ") + e.what()};
+  }
+  return ok;
+}
+
+status ledger_store::for_each_quarantined(const std::function<void(const stored_quarantine&)>& fn) const {
+  try {
+    auto t = lmdb::txn::begin(impl_->env, true);
+    lmdb::cursor c(t, impl_->quarantine);
+    std::string_view k, v;
+    for (bool more = c.get(k, v, MDB_FIRST); more; more = c.get(k, v, MDB_NEXT)) fn(decode_quarantine(v));
+  } catch (const lmdb::error& e) {
+    return failure{ec::storage_failure, std::string("reading quarantine: ") + e.what()};
+  }
+  return ok;
+}
+
+expected<std::optional<stored_page>> ledger_store::page(uint64_t seq) const {
+  try {
+    auto t = lmdb::txn::begin(impl_->env, true);
+    std::string_view v;
+    if (!lmdb::get(t, impl_->pages, codec::u64_key(seq), v)) return std::optional<stored_page>{};
+    return std::optional<stored_page>{decode_page(seq, v)};
+  } catch (const lmdb::error& e) {
+    return failure{ec::storage_failure, std::string("reading page: ") + e.what()};
+  }
+}
+
+status ledger_store::audit(std::string_view kind, std::string_view actor, std::string_view subject,
+                           std::string_view details) {
+  auto& s = *impl_;
+  try {
+    auto t = lmdb::txn::begin(s.env, false);
+    auto head = s.append_audit(t, s.next_audit, kind, actor, subject, details, s.audit_head);
+    lmdb::put(t, s.meta, "audit_head", key_bytes(head));
+    t.commit();
+    ++s.next_audit;
+    s.audit_head = head;
+  } catch (const lmdb::error& e) {
+    return failure{ec::storage_failure, std::string("writing audit entry: ") + e.what()};
+  }
+  return ok;
+}
+
+expected<audit_verification> ledger_store::verify_audit() const {
+  audit_verification out;
+  try {
+    auto t = lmdb::txn::begin(impl_->env, true);
+    lmdb::cursor c(t, impl_->audit);
+    std::string_view k, v;
+    record_key expected_prev{};
+    uint64_t prev_seq = 0;
+    for (bool more = c.get(k, v, MDB_FIRST); more; more = c.get(k, v, MDB_NEXT)) {
+      uint64_t seq = codec::reader::decode_u64be(k);
+      ++out.entries;
+      if (v.size() < 33 || v.substr(v.size() - 32) != key_bytes(expected_prev)) {
+        // Entry `seq` no longer chains to its predecessor. Either the predecessor's bytes changed, or
+        // this entry's own bytes did; in the second case its successor (or the head) no longer
+        // chains to it either.
+        auto own = sha256::digest(v);
+        std::string_view nk, nv, head;
+        bool successor_ok;
+        if (c.get(nk, nv, MDB_NEXT))
+          successor_ok = nv.size() >= 32 && nv.substr(nv.size() - 32) == key_bytes(own);
+        else
+          successor_ok = lmdb::get(t, impl_->meta, "audit_head", head) && head == key_bytes(own);
+        out.first_broken_seq = (successor_ok && prev_seq != 0) ? prev_seq : seq;
+        out.detail = "entry " + std::to_string(seq) + " does not chain to entry " + std::to_string(prev_seq);
+        return out;
+      }
+      expected_prev = sha256::digest(v);
+      prev_seq = seq;
+    }
+    std::string_view head;
+    if (prev_seq != 0 && (!lmdb::get(t, impl_->meta, "audit_head", head) || head != key_bytes(expected_prev))) {
+      out.first_broken_seq = prev_seq;
+      out.detail = "the last entry " + std::to_string(prev_seq) + " does not match the stored chain head";
+    }
+  } catch (const lmdb::error& e) {
+    return failure{ec::storage_failure, std::string("verifying audit chain: ") + e.what()};
+  }
+  return out;
+}
+
+expected<ledger_stats> ledger_store::stats() const {
+  ledger_stats out;
+  try {
+    auto t = lmdb::txn::begin(impl_->env, true);
+    MDB_stat st{};
+    auto entries = [&](MDB_dbi dbi) {
+      lmdb::check(mdb_stat(t.get(), dbi, &st), "mdb_stat");
+      return static_cast<uint64_t>(st.ms_entries);
+    };
+    out.pages = entries(impl_->pages);
+    out.record_versions = entries(impl_->records);
+    out.quarantined = entries(impl_->quarantine);
+    out.audit_entries = entries(impl_->audit);
+  } catch (const lmdb::error& e) {
+    return failure{ec::storage_failure, std::string("reading stats: ") + e.what()};
+  }
+  return out;
+}
+
+}  // namespace dspsync

@@ -1,0 +1,160 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "domain/batch.hpp"
+#include "domain/expected.hpp"
+#include "domain/record.hpp"
+
+namespace dspsync {
+
+/// An endpoint's (or file source's) committed position and running totals, written in the same
+/// transaction as the page that moved it.
+struct source_checkpoint {
+  std::string cursor;
+  bool caught_up = false;
+  uint64_t pages = 0;
+  uint64_t records_in = 0;
+  uint64_t inserted = 0;
+  uint64_t restatements = 0;
+  uint64_t duplicates = 0;
+  uint64_t quarantined = 0;
+  uint64_t pending = 0;
+  /// Whole pages quarantined as corrupt (their records are not in `records_in`).
+  uint64_t page_faults = 0;
+  int64_t updated_at_ms = 0;
+};
+
+/// One stored version of a record.
+struct stored_record {
+  record_key key{};
+  uint32_t version = 1;
+  record_state state = record_state::validated;
+  uint64_t seq = 0;
+  /// Sequence of the previous version (0 for the first).
+  uint64_t prev_seq = 0;
+  /// Lineage: the raw page it came from and its position there.
+  uint64_t page_seq = 0;
+  uint64_t position = 0;
+  royalty_record record;
+  std::string faults;
+};
+
+/// One quarantined item.
+struct stored_quarantine {
+  record_key key{};
+  /// `record` or `page`.
+  std::string kind;
+  std::string source;
+  std::string request;
+  uint64_t position = 0;
+  std::vector<failure> errors;
+  std::string raw;
+};
+
+/// One raw page (bronze).
+struct stored_page {
+  uint64_t seq = 0;
+  std::string source;
+  std::string request;
+  std::string correlation_id;
+  int64_t fetched_at_ms = 0;
+  std::string body_sha256;
+  std::string cursor_before;
+  std::string cursor_after;
+  std::string body;
+};
+
+/// Result of recomputing the audit hash chain.
+struct audit_verification {
+  uint64_t entries = 0;
+  /// 0 when the chain is intact; otherwise the first entry whose bytes no longer match the hash its
+  /// successor (or the stored head) recorded.
+  uint64_t first_broken_seq = 0;
+  std::string detail;
+};
+
+/// Counts of what the ledger holds.
+struct ledger_stats {
+  uint64_t pages = 0;
+  uint64_t record_versions = 0;
+  uint64_t quarantined = 0;
+  uint64_t audit_entries = 0;
+};
+
+/// Options for opening the ledger.
+struct ledger_options {
+  std::string dir;
+  uint64_t map_size_mib = 16 * 1024;
+  /// Create the directory when it does not exist (its parent must exist).
+  bool create = true;
+  /// Open read-only (inspection commands); no lock is taken.
+  bool read_only = false;
+};
+
+/// The durable ledger: raw pages, records by idempotency key with state and versions, quarantine,
+/// cursors and the audit chain, in one LMDB environment. Exactly one writer: the ledger actor.
+///
+/// Layout (see docs/architecture.md): `pages` and `records` are keyed by 8-byte sequence numbers
+/// and appended with MDB_APPEND; `keys` maps the first 8 bytes of an idempotency key to the
+/// sequence of its latest version (MDB_DUPSORT, so a prefix collision is resolved by comparing the
+/// full key stored in the record); `quarantine` is keyed by the item's deterministic key;
+/// `cursors` by source name; `audit` by sequence; `meta` holds the format and the audit head.
+class ledger_store {
+ public:
+  /// Opens (creating when allowed) the ledger in `opts.dir`. Fails with a message naming the
+  /// directory: missing, not writable, another engine holds its lock, or not a dspsync ledger.
+  static expected<std::unique_ptr<ledger_store>> open(const ledger_options& opts);
+  ~ledger_store();
+
+  /// Commits batches in ONE write transaction, in order: each batch's records, quarantine, raw
+  /// page, checkpoint and audit entry. A batch whose `cursor_before` is not the stored cursor is
+  /// refused (outcome.refused) and leaves no trace. On failure nothing of any batch is stored.
+  expected<std::vector<batch_outcome>> commit(const std::vector<const ingest_batch*>& batches);
+
+  /// The committed checkpoint of a source, if it has one.
+  expected<std::optional<source_checkpoint>> checkpoint(std::string_view source) const;
+
+  /// Every checkpoint, by source name.
+  expected<std::vector<std::pair<std::string, source_checkpoint>>> checkpoints() const;
+
+  /// Overwrites a source's cursor (operator action), keeping its totals; audited.
+  status set_cursor(std::string_view source, std::string_view cursor, std::string_view actor);
+
+  /// All versions of one key, oldest first.
+  expected<std::vector<stored_record>> versions(const record_key& key) const;
+
+  /// Visits every stored record version in storage order.
+  status for_each_record(const std::function<void(const stored_record&)>& fn) const;
+
+  /// Visits every quarantined item.
+  status for_each_quarantined(const std::function<void(const stored_quarantine&)>& fn) const;
+
+  /// A raw page by sequence.
+  expected<std::optional<stored_page>> page(uint64_t seq) const;
+
+  /// Appends an audit entry in its own transaction.
+  status audit(std::string_view kind, std::string_view actor, std::string_view subject,
+               std::string_view details);
+
+  /// Recomputes the audit hash chain.
+  expected<audit_verification> verify_audit() const;
+
+  expected<ledger_stats> stats() const;
+
+  const std::string& dir() const { return dir_; }
+
+ private:
+  struct impl;
+  explicit ledger_store(std::unique_ptr<impl> p);
+  std::unique_ptr<impl> impl_;
+  std::string dir_;
+};
+
+}  // namespace dspsync

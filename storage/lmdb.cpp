@@ -1,0 +1,117 @@
+#include "storage/lmdb.hpp"
+
+namespace dspsync::lmdb {
+
+error::error(const char* what, int code)
+    : std::runtime_error(std::string(what) + ": " + mdb_strerror(code)), code_(code) {}
+
+void check(int rc, const char* what) {
+  if (rc != MDB_SUCCESS) throw error(what, rc);
+}
+
+env env::open(const std::string& dir, uint64_t map_size, unsigned max_dbs, unsigned flags) {
+  env e;
+  check(mdb_env_create(&e.handle_), "mdb_env_create");
+  check(mdb_env_set_maxdbs(e.handle_, max_dbs), "mdb_env_set_maxdbs");
+  check(mdb_env_set_mapsize(e.handle_, map_size), "mdb_env_set_mapsize");
+  // 0600: the ledger holds money and raw DSP data.
+  check(mdb_env_open(e.handle_, dir.c_str(), flags | MDB_NOTLS, 0600), "mdb_env_open");
+  return e;
+}
+
+env& env::operator=(env&& o) noexcept {
+  if (this != &o) {
+    if (handle_ != nullptr) mdb_env_close(handle_);
+    handle_ = std::exchange(o.handle_, nullptr);
+  }
+  return *this;
+}
+
+env::~env() {
+  if (handle_ != nullptr) mdb_env_close(handle_);
+}
+
+txn txn::begin(const env& e, bool read_only) {
+  txn t;
+  check(mdb_txn_begin(e.get(), nullptr, read_only ? MDB_RDONLY : 0, &t.handle_), "mdb_txn_begin");
+  return t;
+}
+
+txn& txn::operator=(txn&& o) noexcept {
+  if (this != &o) {
+    abort();
+    handle_ = std::exchange(o.handle_, nullptr);
+  }
+  return *this;
+}
+
+void txn::commit() {
+  auto* h = std::exchange(handle_, nullptr);
+  check(mdb_txn_commit(h), "mdb_txn_commit");
+}
+
+void txn::abort() noexcept {
+  if (handle_ != nullptr) mdb_txn_abort(std::exchange(handle_, nullptr));
+}
+
+MDB_dbi open_db(const txn& t, const char* name, unsigned flags) {
+  MDB_dbi dbi = 0;
+  check(mdb_dbi_open(t.get(), name, flags, &dbi), name);
+  return dbi;
+}
+
+bool get(const txn& t, MDB_dbi dbi, std::string_view key, std::string_view& out) {
+  MDB_val k = val(key);
+  MDB_val v{};
+  int rc = mdb_get(t.get(), dbi, &k, &v);
+  if (rc == MDB_NOTFOUND) return false;
+  check(rc, "mdb_get");
+  out = view(v);
+  return true;
+}
+
+void put(const txn& t, MDB_dbi dbi, std::string_view key, std::string_view value, unsigned flags) {
+  MDB_val k = val(key);
+  MDB_val v = val(value);
+  check(mdb_put(t.get(), dbi, &k, &v, flags), "mdb_put");
+}
+
+bool del(const txn& t, MDB_dbi dbi, std::string_view key, const std::string_view* value) {
+  MDB_val k = val(key);
+  MDB_val v{};
+  if (value != nullptr) v = val(*value);
+  int rc = mdb_del(t.get(), dbi, &k, value != nullptr ? &v : nullptr);
+  if (rc == MDB_NOTFOUND) return false;
+  check(rc, "mdb_del");
+  return true;
+}
+
+cursor::cursor(const txn& t, MDB_dbi dbi) { check(mdb_cursor_open(t.get(), dbi, &handle_), "mdb_cursor_open"); }
+
+cursor::~cursor() {
+  if (handle_ != nullptr) mdb_cursor_close(handle_);
+}
+
+bool cursor::get(std::string_view& key, std::string_view& value, MDB_cursor_op op) {
+  MDB_val k{};
+  MDB_val v{};
+  int rc = mdb_cursor_get(handle_, &k, &v, op);
+  if (rc == MDB_NOTFOUND) return false;
+  check(rc, "mdb_cursor_get");
+  key = view(k);
+  value = view(v);
+  return true;
+}
+
+bool cursor::seek(std::string_view& key, std::string_view& value, MDB_cursor_op op) {
+  MDB_val k = val(key);
+  MDB_val v = val(value);
+  int rc = mdb_cursor_get(handle_, &k, &v, op);
+  if (rc == MDB_NOTFOUND) return false;
+  check(rc, "mdb_cursor_get");
+  key = view(k);
+  value = view(v);
+  return true;
+}
+
+}  // namespace dspsync::lmdb
