@@ -160,6 +160,11 @@ const std::vector<std::string>& canonical_fields();
 /// The default key fields: isrc, upc, dsp, reporting_period, transaction_id, currency.
 const std::vector<std::string>& default_key_fields();
 
+/// The source names tried for each canonical field the config does not map (`units`: `units`,
+/// `streams`, `play_count`, `quantity`, ...). A configured mapping replaces these for its field, and
+/// a name configured for one field is dropped from the defaults of the others.
+const std::map<std::string, std::vector<std::string>>& default_field_aliases();
+
 /// Parses a config document. `source` names the input in errors. On failure the message lists
 /// every error found, one per line, each naming the field path, e.g.
 /// `endpoints[2].pagination.style: expected one of offset|cursor|next_url|updated_since, got "pages"`.

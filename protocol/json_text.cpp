@@ -4,6 +4,7 @@
 #include <boost/json/value_stack.hpp>
 
 #include <cctype>
+#include <optional>
 
 namespace dspsync {
 
@@ -85,7 +86,7 @@ struct text_number_handler {
 struct json_text_parser::impl {
   json::basic_parser<text_number_handler> parser{json::parse_options{}};
   std::unique_ptr<json::monotonic_resource> memory = std::make_unique<json::monotonic_resource>();
-  json::value result;
+  std::optional<json::value> result;
 };
 
 json_text_parser::json_text_parser() : impl_(std::make_unique<impl>()) {}
@@ -94,8 +95,10 @@ json_text_parser::~json_text_parser() = default;
 expected<const boost::json::value*> json_text_parser::parse(std::string_view text, std::string_view source) {
   auto& p = *impl_;
   // Drop the previous document before its memory is released.
-  p.result = json::value();
-  p.memory->release();
+  p.result.reset();
+  // A fresh arena per document sized from the text: one allocation for a typical page. (Reusing one
+  // arena with release() lets Boost 1.81's block-size growth run away until it throws bad_alloc.)
+  p.memory = std::make_unique<json::monotonic_resource>(text.size() * 3 + 4096);
   p.parser.reset();
   p.parser.handler().number.clear();
   p.parser.handler().st.reset(json::storage_ptr(p.memory.get()));
@@ -115,8 +118,9 @@ expected<const boost::json::value*> json_text_parser::parse(std::string_view tex
     return failure{ec::bad_json, std::string(source) + ": invalid JSON at line " + std::to_string(line) +
                                      " column " + std::to_string(column) + ": " + ec.message()};
   }
-  p.result = p.parser.handler().st.release();
-  return &p.result;
+  // Move construction keeps the monotonic storage (move assignment would copy to the heap).
+  p.result.emplace(p.parser.handler().st.release());
+  return &*p.result;
 }
 
 namespace {

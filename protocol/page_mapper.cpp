@@ -91,7 +91,7 @@ void page_mapper::map(ingest_batch& batch) {
         if (v == nullptr) continue;
         auto fld = static_cast<field>(f);
         if (v->is_string()) {
-          auto s = v->get_string();
+          const auto& s = v->get_string();
           if (fld == field::artists)
             raw_.artists.emplace_back(s.data(), s.size());
           else

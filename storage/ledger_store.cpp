@@ -231,7 +231,7 @@ expected<std::unique_ptr<ledger_store>> ledger_store::open(const ledger_options&
                                               "\", not a " + std::string(format_tag) + " ledger"};
     if (!has_format) {
       // A fresh environment must be empty of other databases, or it belongs to someone else.
-      lmdb::cursor c(t, 0);
+      lmdb::cursor c(t, lmdb::open_db(t, nullptr, 0));
       std::string_view k, v;
       if (c.get(k, v, MDB_FIRST) && !(k == "meta" && !c.get(k, v, MDB_NEXT)))
         return failure{ec::storage_failure,
@@ -256,7 +256,7 @@ expected<std::unique_ptr<ledger_store>> ledger_store::open(const ledger_options&
   }
   std::unique_ptr<ledger_store> store(new ledger_store(std::move(p)));
   store->dir_ = dir;
-  return store;
+  return expected<std::unique_ptr<ledger_store>>(std::move(store));
 }
 
 expected<std::vector<batch_outcome>> ledger_store::commit(const std::vector<const ingest_batch*>& batches) {

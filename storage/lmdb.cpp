@@ -56,7 +56,7 @@ void txn::abort() noexcept {
 
 MDB_dbi open_db(const txn& t, const char* name, unsigned flags) {
   MDB_dbi dbi = 0;
-  check(mdb_dbi_open(t.get(), name, flags, &dbi), name);
+  check(mdb_dbi_open(t.get(), name, flags, &dbi), name != nullptr ? name : "main database");
   return dbi;
 }
 

@@ -1,0 +1,87 @@
+#pragma once
+
+// Every actor interface of dspsync, on one screen. Message flow:
+//
+//   supervisor ──spawns, monitors, restarts──► poller (one per endpoint)
+//   poller ──(response_atom from the network thread)──► itself
+//   poller ──validate_atom(batch)──► validator ──► batch with records, keys and next cursor
+//   poller ──commit_atom(batch)──► ledger ──► batch_outcome (after the LMDB commit)
+//   poller ──progress_atom(status)──► supervisor; engine ──status/wait/stop──► supervisor
+//
+// Pages, never single records, travel between actors. The poller moves its cursor only when the
+// ledger has committed the page that the cursor follows.
+
+#include <caf/all.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "domain/batch.hpp"
+#include "protocol/http_client.hpp"
+#include "storage/ledger_store.hpp"
+
+namespace dspsync {
+
+/// A page on its way through the pipeline (shared, never copied).
+using batch_ptr = std::shared_ptr<ingest_batch>;
+/// An HTTP response handed from the network thread to its poller.
+using response_ptr = std::shared_ptr<http_response>;
+
+/// What an endpoint is doing, as the supervisor, the console and the demo show it.
+struct endpoint_status {
+  std::string name;
+  std::string dsp;
+  std::string style;
+  /// starting | fetching | backing_off | caught_up | parked | failed | stopped
+  std::string state = "starting";
+  /// Why it is backing off, parked or failed.
+  std::string reason;
+  /// Committed totals and cursor, as of the last commit.
+  source_checkpoint totals;
+  uint64_t requests = 0;
+  uint64_t retries = 0;
+  uint64_t restarts = 0;
+};
+
+using validate_atom = caf::atom_constant<caf::atom("validate")>;
+using commit_atom = caf::atom_constant<caf::atom("commit")>;
+using flush_atom = caf::atom_constant<caf::atom("flush")>;
+using fetch_atom = caf::atom_constant<caf::atom("fetch")>;
+using response_atom = caf::atom_constant<caf::atom("response")>;
+using progress_atom = caf::atom_constant<caf::atom("progress")>;
+using status_atom = caf::atom_constant<caf::atom("status")>;
+using wait_atom = caf::atom_constant<caf::atom("wait")>;
+using stop_atom = caf::atom_constant<caf::atom("stop")>;
+using restart_atom = caf::atom_constant<caf::atom("restart")>;
+
+/// The only LMDB writer: folds queued batches into one write transaction (group commit) and
+/// answers each with its outcome once the transaction is durable.
+using ledger_actor = caf::typed_actor<caf::replies_to<commit_atom, batch_ptr>::with<batch_outcome>,
+                                      caf::reacts_to<flush_atom>, caf::reacts_to<stop_atom>>;
+
+/// Maps a fetched page's JSON to records, validates them and derives their keys (a pool).
+using validator_actor = caf::typed_actor<caf::replies_to<validate_atom, batch_ptr>::with<batch_ptr>>;
+
+/// Polls one endpoint: owns its cursor, its HTTP connection and its retry timer. `fetch_atom`
+/// carries a timer generation so that a superseded timer does nothing.
+using poller_actor = caf::typed_actor<caf::reacts_to<fetch_atom, uint64_t>,
+                                      caf::reacts_to<response_atom, response_ptr>, caf::reacts_to<stop_atom>>;
+
+/// Spawns and watches the pollers, restarts them within a restart-intensity limit, and knows
+/// the status of every endpoint. `wait_atom` answers once every endpoint has caught up or failed
+/// (run-to-completion mode).
+using supervisor_actor =
+    caf::typed_actor<caf::reacts_to<progress_atom, endpoint_status>,
+                     caf::replies_to<status_atom>::with<std::vector<endpoint_status>>,
+                     caf::replies_to<wait_atom>::with<bool>, caf::reacts_to<stop_atom>,
+                     caf::reacts_to<restart_atom, std::string>>;
+
+}  // namespace dspsync
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dspsync::batch_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dspsync::response_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dspsync::batch_outcome)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dspsync::endpoint_status)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<dspsync::endpoint_status>)

@@ -1,0 +1,59 @@
+#include "actors/ledger.hpp"
+
+#include "protocol/log.hpp"
+
+namespace dspsync {
+
+namespace {
+
+void flush(ledger_actor::stateful_pointer<ledger_state> self) {
+  auto& st = self->state;
+  st.flush_scheduled = false;
+  if (st.queue.empty()) return;
+  std::size_t n = std::min<std::size_t>(st.queue.size(), static_cast<std::size_t>(st.max_batches_per_commit));
+  std::vector<ledger_state::waiting> group(std::make_move_iterator(st.queue.begin()),
+                                           std::make_move_iterator(st.queue.begin() + static_cast<std::ptrdiff_t>(n)));
+  st.queue.erase(st.queue.begin(), st.queue.begin() + static_cast<std::ptrdiff_t>(n));
+  if (!st.queue.empty()) {
+    st.flush_scheduled = true;
+    self->send(self, flush_atom::value);
+  }
+  std::vector<const ingest_batch*> batches;
+  batches.reserve(group.size());
+  for (const auto& w : group) batches.push_back(w.batch.get());
+  auto outcomes = st.store->commit(batches);
+  if (!outcomes) {
+    log_event(log_level::error, "ledger.commit_failed", {{"reason", outcomes.error().message}});
+    for (auto& w : group) w.promise.deliver(caf::make_error(caf::sec::runtime_error, outcomes.error().message));
+    return;
+  }
+  for (std::size_t i = 0; i < group.size(); ++i) group[i].promise.deliver((*outcomes)[i]);
+}
+
+}  // namespace
+
+ledger_actor::behavior_type ledger(ledger_actor::stateful_pointer<ledger_state> self,
+                                   std::shared_ptr<ledger_store> store, int max_batches_per_commit) {
+  self->state.store = std::move(store);
+  self->state.max_batches_per_commit = std::max(1, max_batches_per_commit);
+  return {
+      [=](commit_atom, batch_ptr batch) -> caf::result<batch_outcome> {
+        auto& st = self->state;
+        auto promise = self->make_response_promise<batch_outcome>();
+        st.queue.push_back({std::move(batch), promise});
+        if (!st.flush_scheduled) {
+          st.flush_scheduled = true;
+          self->send(self, flush_atom::value);
+        }
+        return promise;
+      },
+      [=](flush_atom) { flush(self); },
+      [=](stop_atom) {
+        // Commit what is queued, then leave: acknowledged work is never abandoned.
+        while (!self->state.queue.empty()) flush(self);
+        self->quit();
+      },
+  };
+}
+
+}  // namespace dspsync

@@ -1,0 +1,62 @@
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "actors/actors.hpp"
+#include "config/config.hpp"
+
+namespace dspsync {
+
+/// Everything a poller is started with.
+struct poller_setup {
+  endpoint_config endpoint;
+  std::shared_ptr<http_transport> transport;
+  /// Read-only use: the committed checkpoint to start from.
+  std::shared_ptr<const ledger_store> store;
+  ledger_actor ledger;
+  std::vector<validator_actor> validators;
+  supervisor_actor supervisor;
+  /// Pages fetched but not yet committed (backpressure bound).
+  int max_pages_in_flight = 4;
+  /// Stop at the end of the data instead of polling again after `schedule.interval`.
+  bool once = false;
+  /// Seed for backoff jitter (reproducible runs).
+  uint64_t seed = 1;
+  /// Restarts so far (shown in status, part of correlation ids).
+  uint64_t restarts = 0;
+};
+
+/// State of one poller.
+struct poller_state {
+  static inline const char* name = "poller";
+  poller_setup setup;
+  /// The authentication header value; never logged, never in status.
+  std::string auth_value;
+  /// The committed cursor, and the cursor of the next page to fetch (ahead by the pages in flight).
+  std::string committed_cursor;
+  std::string fetch_cursor;
+  bool fetching = false;
+  bool end_reached = false;
+  bool stopping = false;
+  bool parked = false;
+  int uncommitted = 0;
+  /// Consecutive failed attempts at the current page (transport, status or corrupt body).
+  int attempt = 0;
+  int corrupt_pages = 0;
+  uint64_t timer_generation = 0;
+  std::size_t next_validator = 0;
+  uint64_t rng = 0;
+  uint64_t exchange_no = 0;
+  std::string incarnation;
+  std::string pending_target;
+  int64_t fetch_started_ms = 0;
+  endpoint_status status;
+};
+
+/// The poller behaviour: fetch, hand the page to a validator, hand the batch to the ledger,
+/// advance the cursor when the ledger acknowledges, repeat.
+poller_actor::behavior_type poller(poller_actor::stateful_pointer<poller_state> self, poller_setup setup);
+
+}  // namespace dspsync

@@ -1,0 +1,157 @@
+#include "actors/supervisor.hpp"
+
+#include "actors/ledger.hpp"
+#include "actors/poller.hpp"
+#include "actors/validator.hpp"
+#include "protocol/log.hpp"
+
+namespace dspsync {
+
+namespace {
+
+using self_ptr = supervisor_actor::stateful_pointer<supervisor_state>;
+
+bool terminal(const std::string& state, bool once) {
+  if (state == "failed" || state == "stopped") return true;
+  return once && (state == "caught_up" || state == "parked");
+}
+
+/// In run-to-completion mode, answers the waiters once every endpoint is done.
+void check_completion(self_ptr self) {
+  auto& st = self->state;
+  if (st.waiting.empty()) return;
+  for (const auto& [name, s] : st.status)
+    if (!terminal(s.state, st.setup.once)) return;
+  for (auto& w : st.waiting) w.deliver(true);
+  st.waiting.clear();
+}
+
+void start_poller(self_ptr self, const endpoint_config& ep) {
+  auto& st = self->state;
+  auto& status = st.status[ep.name];
+  status.name = ep.name;
+  status.dsp = ep.dsp;
+  status.style = to_string(ep.pagination.style);
+  auto transport = st.setup.make_transport(ep);
+  if (!transport) {
+    status.state = "failed";
+    status.reason = transport.error().message;
+    log_event(log_level::error, "endpoint.failed", {{"endpoint", ep.name}, {"reason", status.reason}});
+    return;
+  }
+  poller_setup ps;
+  ps.endpoint = ep;
+  ps.transport = std::move(*transport);
+  ps.store = st.setup.store;
+  ps.ledger = st.ledger;
+  ps.validators = st.validators;
+  ps.supervisor = caf::actor_cast<supervisor_actor>(self);
+  ps.max_pages_in_flight = st.setup.config->pipeline.max_pages_in_flight;
+  ps.once = st.setup.once;
+  ps.restarts = st.restarts[ep.name];
+  ps.seed = st.setup.seed + ps.restarts;
+  auto p = self->spawn(poller, std::move(ps));
+  self->monitor(p);
+  st.pollers[ep.name] = p;
+  st.endpoint_of[p.address()] = ep.name;
+}
+
+const endpoint_config* find_endpoint(self_ptr self, const std::string& name) {
+  for (const auto& ep : self->state.setup.config->endpoints)
+    if (ep.name == name) return &ep;
+  return nullptr;
+}
+
+void maybe_quit(self_ptr self) {
+  auto& st = self->state;
+  if (!st.stopping || !st.pollers.empty()) return;
+  // Every poller has drained: the ledger commits what it still holds, then everyone leaves.
+  self->send(st.ledger, stop_atom::value);
+  for (auto& v : st.validators) self->send_exit(v, caf::exit_reason::user_shutdown);
+  for (auto& w : st.waiting) w.deliver(false);
+  st.waiting.clear();
+  self->quit();
+}
+
+void on_down(self_ptr self, const caf::down_msg& dm) {
+  auto& st = self->state;
+  auto it = st.endpoint_of.find(dm.source);
+  if (it == st.endpoint_of.end()) return;
+  auto name = it->second;
+  st.endpoint_of.erase(it);
+  st.pollers.erase(name);
+  auto& status = st.status[name];
+  if (st.stopping || !dm.reason) {
+    if (status.state != "failed") status.state = "stopped";
+    maybe_quit(self);
+    check_completion(self);
+    return;
+  }
+  auto reason = caf::to_string(dm.reason);
+  log_event(log_level::error, "poller.died", {{"endpoint", name}, {"reason", reason}});
+  // Restart intensity: at most max_restarts within the window, as in Erlang/OTP.
+  auto now = std::chrono::steady_clock::now();
+  auto& times = st.restart_times[name];
+  while (!times.empty() && now - times.front() > st.setup.restart_window) times.pop_front();
+  if (static_cast<int>(times.size()) >= st.setup.max_restarts) {
+    status.state = "failed";
+    status.reason = "restarted " + std::to_string(times.size()) + " times within " +
+                    std::to_string(st.setup.restart_window.count()) + " s; last error: " + reason;
+    log_event(log_level::error, "endpoint.failed", {{"endpoint", name}, {"reason", status.reason}});
+    check_completion(self);
+    return;
+  }
+  times.push_back(now);
+  auto n = ++st.restarts[name];
+  status.restarts = n;
+  status.state = "restarting";
+  status.reason = reason;
+  auto delay = st.setup.restart_delay * (1LL << std::min<uint64_t>(times.size() - 1, 16));
+  if (delay > st.setup.restart_delay_cap) delay = st.setup.restart_delay_cap;
+  self->delayed_send(self, delay, restart_atom::value, name);
+}
+
+}  // namespace
+
+supervisor_actor::behavior_type supervisor(supervisor_actor::stateful_pointer<supervisor_state> self,
+                                           supervisor_setup setup) {
+  auto& st = self->state;
+  st.setup = std::move(setup);
+  // The ledger does blocking disk I/O (fsync): it gets a thread of its own.
+  st.ledger = self->spawn<caf::detached>(ledger, st.setup.store, st.setup.config->pipeline.max_pages_per_commit);
+  for (int i = 0; i < st.setup.config->pipeline.validators; ++i)
+    st.validators.push_back(self->spawn(validator, st.setup.config));
+  self->set_down_handler([=](caf::down_msg& dm) { on_down(self, dm); });
+  for (const auto& ep : st.setup.config->endpoints) start_poller(self, ep);
+  return {
+      [=](progress_atom, endpoint_status s) {
+        auto& cur = self->state.status[s.name];
+        s.restarts = cur.restarts;
+        cur = std::move(s);
+        check_completion(self);
+      },
+      [=](status_atom) -> std::vector<endpoint_status> {
+        std::vector<endpoint_status> out;
+        for (const auto& [name, s] : self->state.status) out.push_back(s);
+        return out;
+      },
+      [=](wait_atom) -> caf::result<bool> {
+        auto promise = self->make_response_promise<bool>();
+        self->state.waiting.push_back(promise);
+        check_completion(self);
+        return promise;
+      },
+      [=](stop_atom) {
+        auto& s = self->state;
+        s.stopping = true;
+        for (auto& [name, p] : s.pollers) self->send(p, stop_atom::value);
+        maybe_quit(self);
+      },
+      [=](restart_atom, const std::string& name) {
+        if (self->state.stopping) return;
+        if (const auto* ep = find_endpoint(self, name)) start_poller(self, *ep);
+      },
+  };
+}
+
+}  // namespace dspsync

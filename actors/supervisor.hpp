@@ -1,0 +1,55 @@
+#pragma once
+
+#include <chrono>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "actors/actors.hpp"
+#include "config/config.hpp"
+
+namespace dspsync {
+
+/// Makes the HTTP transport of one endpoint (a Beast client in production, a simulated DSP in tests).
+using transport_factory = std::function<expected<std::shared_ptr<http_transport>>(const endpoint_config&)>;
+
+/// Everything the supervisor is started with.
+struct supervisor_setup {
+  std::shared_ptr<const engine_config> config;
+  std::shared_ptr<ledger_store> store;
+  transport_factory make_transport;
+  /// Run to completion: stop polling an endpoint once it has caught up.
+  bool once = false;
+  uint64_t seed = 1;
+  /// Restart intensity (Erlang/OTP): at most `max_restarts` within `restart_window`, else failed.
+  int max_restarts = 5;
+  std::chrono::seconds restart_window{60};
+  /// Delay before a restart, doubled per recent restart, capped.
+  std::chrono::milliseconds restart_delay{500};
+  std::chrono::milliseconds restart_delay_cap{30'000};
+};
+
+/// State of the supervisor.
+struct supervisor_state {
+  static inline const char* name = "supervisor";
+  supervisor_setup setup;
+  ledger_actor ledger;
+  std::vector<validator_actor> validators;
+  /// Running pollers by endpoint name, and the endpoint of each monitored actor.
+  std::map<std::string, poller_actor> pollers;
+  std::map<caf::actor_addr, std::string> endpoint_of;
+  std::map<std::string, endpoint_status> status;
+  std::map<std::string, std::deque<std::chrono::steady_clock::time_point>> restart_times;
+  std::map<std::string, uint64_t> restarts;
+  std::vector<caf::typed_response_promise<bool>> waiting;
+  bool stopping = false;
+};
+
+/// The supervisor behaviour.
+supervisor_actor::behavior_type supervisor(supervisor_actor::stateful_pointer<supervisor_state> self,
+                                           supervisor_setup setup);
+
+}  // namespace dspsync

@@ -1,0 +1,66 @@
+// `dspsync run`: the engine as a service.
+
+#include <iostream>
+
+#include "app/cli.hpp"
+#include "protocol/log.hpp"
+
+namespace dspsync::cli {
+
+int cmd_run(int argc, char** argv) {
+  auto a = parse("run", argc, argv, 2, {"config", "log-file"}, {"once"});
+  if (!a) {
+    std::cerr << a.error().message << "\n";
+    return 2;
+  }
+  auto path = a->get("config");
+  if (!path) {
+    std::cerr << "dspsync run: --config FILE is required\n";
+    return 2;
+  }
+  auto cfg = load_config(*path);
+  if (!cfg) {
+    std::cerr << "dspsync run: " << cfg.error().message << "\n";
+    return 2;
+  }
+  if (auto f = a->get("log-file")) {
+    log_settings ls;
+    ls.path = *f;
+    configure_log(ls);
+  }
+  // Block the stop signals before any thread starts, so only the wait below receives them.
+  block_stop_signals();
+  engine_options eo;
+  eo.once = a->has("once");
+  auto eng = engine::start(std::move(*cfg), eo);
+  if (!eng) {
+    std::cerr << "dspsync run: " << eng.error().message << "\n";
+    return 1;
+  }
+  log_event(log_level::info, "engine.started",
+            {{"config", *path}, {"data_dir", (*eng)->config().data_dir}, {"mode", eo.once ? "once" : "service"}});
+  bool signalled = false;
+  if (eo.once) {
+    while (!(*eng)->wait_done(std::chrono::milliseconds(200)))
+      if (wait_for_signal(std::chrono::milliseconds(0))) {
+        signalled = true;
+        break;
+      }
+  } else {
+    while (!wait_for_signal(std::chrono::seconds(1))) {
+    }
+    signalled = true;
+  }
+  log_event(log_level::info, "engine.stopping", {{"reason", signalled ? "signal" : "all endpoints done"}});
+  (*eng)->stop();
+  auto rows = (*eng)->store()->checkpoints();
+  if (!rows) {
+    std::cerr << "dspsync run: " << rows.error().message << "\n";
+    return 1;
+  }
+  bool ok = print_summary(std::cout, *rows);
+  log_event(log_level::info, "engine.stopped", {});
+  return ok ? 0 : 1;
+}
+
+}  // namespace dspsync::cli
