@@ -72,11 +72,10 @@ using poller_actor = caf::typed_actor<caf::reacts_to<fetch_atom, uint64_t>,
 /// Spawns and watches the pollers, restarts them within a restart-intensity limit, and knows
 /// the status of every endpoint. `wait_atom` answers once every endpoint has caught up or failed
 /// (run-to-completion mode).
-using supervisor_actor =
-    caf::typed_actor<caf::reacts_to<progress_atom, endpoint_status>,
-                     caf::replies_to<status_atom>::with<std::vector<endpoint_status>>,
-                     caf::replies_to<wait_atom>::with<bool>, caf::reacts_to<stop_atom>,
-                     caf::reacts_to<restart_atom, std::string>>;
+using supervisor_actor = caf::typed_actor<caf::reacts_to<progress_atom, endpoint_status>,
+                                          caf::replies_to<status_atom>::with<std::vector<endpoint_status>>,
+                                          caf::replies_to<wait_atom>::with<bool>, caf::reacts_to<stop_atom>,
+                                          caf::reacts_to<restart_atom, std::string>>;
 
 }  // namespace dspsync
 

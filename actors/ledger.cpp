@@ -11,8 +11,9 @@ void flush(ledger_actor::stateful_pointer<ledger_state> self) {
   st.flush_scheduled = false;
   if (st.queue.empty()) return;
   std::size_t n = std::min<std::size_t>(st.queue.size(), static_cast<std::size_t>(st.max_batches_per_commit));
-  std::vector<ledger_state::waiting> group(std::make_move_iterator(st.queue.begin()),
-                                           std::make_move_iterator(st.queue.begin() + static_cast<std::ptrdiff_t>(n)));
+  std::vector<ledger_state::waiting> group(
+      std::make_move_iterator(st.queue.begin()),
+      std::make_move_iterator(st.queue.begin() + static_cast<std::ptrdiff_t>(n)));
   st.queue.erase(st.queue.begin(), st.queue.begin() + static_cast<std::ptrdiff_t>(n));
   if (!st.queue.empty()) {
     st.flush_scheduled = true;
@@ -24,7 +25,8 @@ void flush(ledger_actor::stateful_pointer<ledger_state> self) {
   auto outcomes = st.store->commit(batches);
   if (!outcomes) {
     log_event(log_level::error, "ledger.commit_failed", {{"reason", outcomes.error().message}});
-    for (auto& w : group) w.promise.deliver(caf::make_error(caf::sec::runtime_error, outcomes.error().message));
+    for (auto& w : group)
+      w.promise.deliver(caf::make_error(caf::sec::runtime_error, outcomes.error().message));
     return;
   }
   for (std::size_t i = 0; i < group.size(); ++i) group[i].promise.deliver((*outcomes)[i]);

@@ -18,7 +18,9 @@ int64_t now_ms() {
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
-void report(self_ptr self) { self->send(self->state.setup.supervisor, progress_atom::value, self->state.status); }
+void report(self_ptr self) {
+  self->send(self->state.setup.supervisor, progress_atom::value, self->state.status);
+}
 
 void set_state(self_ptr self, std::string state, std::string reason = {}) {
   self->state.status.state = std::move(state);
@@ -53,8 +55,9 @@ void retry_later(self_ptr self, const std::string& reason, std::optional<std::ch
   if (st.attempt >= b.max_attempts) {
     // Exhausted: park until the next schedule; the committed cursor is kept.
     st.attempt = 0;
-    set_state(self, "parked", reason + " (gave up after " + std::to_string(b.max_attempts) + " attempts; next try in " +
-                                  std::to_string(st.setup.endpoint.schedule.interval.count()) + " s)");
+    set_state(self, "parked",
+              reason + " (gave up after " + std::to_string(b.max_attempts) + " attempts; next try in " +
+                  std::to_string(st.setup.endpoint.schedule.interval.count()) + " s)");
     log_event(log_level::warn, "endpoint.parked", {{"endpoint", st.setup.endpoint.name}, {"reason", reason}});
     if (!st.setup.once) schedule_fetch(self, st.setup.endpoint.schedule.interval);
     st.parked = true;
@@ -70,8 +73,9 @@ void retry_later(self_ptr self, const std::string& reason, std::optional<std::ch
     delay = full_jitter(st.attempt - 1, b.base, b.cap, splitmix64(st.rng));
     source = "jitter";
   }
-  set_state(self, "backing_off", reason + " (attempt " + std::to_string(st.attempt) + ", retry in " +
-                                     std::to_string(delay.count()) + " ms, " + source + ")");
+  set_state(self, "backing_off",
+            reason + " (attempt " + std::to_string(st.attempt) + ", retry in " +
+                std::to_string(delay.count()) + " ms, " + source + ")");
   log_event(log_level::warn, "http.retry",
             {{"endpoint", st.setup.endpoint.name},
              {"reason", reason},
@@ -86,7 +90,8 @@ void on_committed(self_ptr self, const batch_ptr& batch, const batch_outcome& ou
   --st.uncommitted;
   if (!out.refused.empty()) {
     // Someone else moved the cursor (or this poller is stale): start over from what is committed.
-    log_event(log_level::warn, "ledger.refused", {{"endpoint", st.setup.endpoint.name}, {"reason", out.refused}});
+    log_event(log_level::warn, "ledger.refused",
+              {{"endpoint", st.setup.endpoint.name}, {"reason", out.refused}});
     self->quit(caf::make_error(caf::sec::runtime_error, out.refused));
     return;
   }
@@ -127,7 +132,9 @@ void on_validated(self_ptr self, batch_ptr batch) {
     ++st.corrupt_pages;
     auto reason = batch->page_errors.front().message;
     log_event(log_level::error, "page.quarantined",
-              {{"endpoint", st.setup.endpoint.name}, {"correlation_id", batch->correlation_id}, {"reason", reason}});
+              {{"endpoint", st.setup.endpoint.name},
+               {"correlation_id", batch->correlation_id},
+               {"reason", reason}});
     ++st.uncommitted;
     self->request(st.setup.ledger, caf::infinite, commit_atom::value, batch)
         .then([=](const batch_outcome& out) { on_committed(self, batch, out); },
@@ -178,7 +185,10 @@ void on_response(self_ptr self, const response_ptr& res) {
     ++st.attempt;
     std::string reason = res->error ? res->error->message : "HTTP " + std::to_string(res->status);
     log_event(log_level::warn, "http.failed",
-              {{"endpoint", ep.name}, {"correlation_id", correlation}, {"target", st.pending_target}, {"reason", reason}});
+              {{"endpoint", ep.name},
+               {"correlation_id", correlation},
+               {"target", st.pending_target},
+               {"reason", reason}});
     if (st.stopping) return maybe_finish_stop(self);
     if (cls == exchange_class::credentials_rejected) {
       st.parked = true;
@@ -237,7 +247,8 @@ poller_actor::behavior_type poller(poller_actor::stateful_pointer<poller_state> 
   const auto& ep = st.setup.endpoint;
   st.rng = st.setup.seed ^ std::hash<std::string>{}(ep.name);
   char buf[17];
-  std::snprintf(buf, sizeof buf, "%08llx", static_cast<unsigned long long>(splitmix64(st.rng) & 0xffffffffULL));
+  std::snprintf(buf, sizeof buf, "%08llx",
+                static_cast<unsigned long long>(splitmix64(st.rng) & 0xffffffffULL));
   st.incarnation = ep.name + "-" + buf;
   st.status.name = ep.name;
   st.status.dsp = ep.dsp;
@@ -247,7 +258,8 @@ poller_actor::behavior_type poller(poller_actor::stateful_pointer<poller_state> 
     const char* token = std::getenv(ep.auth.token_env.c_str());
     if (token == nullptr || *token == '\0') {
       st.parked = true;
-      set_state(self, "parked", "credentials missing: environment variable " + ep.auth.token_env + " is not set");
+      set_state(self, "parked",
+                "credentials missing: environment variable " + ep.auth.token_env + " is not set");
     } else {
       st.auth_value = ep.auth.scheme.empty() ? std::string(token) : ep.auth.scheme + " " + token;
     }

@@ -118,7 +118,8 @@ supervisor_actor::behavior_type supervisor(supervisor_actor::stateful_pointer<su
   auto& st = self->state;
   st.setup = std::move(setup);
   // The ledger does blocking disk I/O (fsync): it gets a thread of its own.
-  st.ledger = self->spawn<caf::detached>(ledger, st.setup.store, st.setup.config->pipeline.max_pages_per_commit);
+  st.ledger =
+      self->spawn<caf::detached>(ledger, st.setup.store, st.setup.config->pipeline.max_pages_per_commit);
   for (int i = 0; i < st.setup.config->pipeline.validators; ++i)
     st.validators.push_back(self->spawn(validator, st.setup.config));
   self->set_down_handler([=](caf::down_msg& dm) { on_down(self, dm); });

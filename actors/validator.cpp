@@ -21,7 +21,7 @@ validator_actor::behavior_type validator(validator_actor::stateful_pointer<valid
           batch->records.clear();
           batch->quarantined.clear();
           batch->page_errors.push_back(failure{ec::bad_value, batch->source + " " + batch->request +
-                                                                   ": page could not be mapped: " + e.what()});
+                                                                  ": page could not be mapped: " + e.what()});
         }
         return batch;
       },

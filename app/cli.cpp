@@ -43,7 +43,8 @@ expected<args> parse(const std::string& command, int argc, char** argv, int firs
       continue;
     }
     if (std::find(valued.begin(), valued.end(), name) == valued.end())
-      return failure{ec::bad_argument, "dspsync " + command + ": unknown option --" + name + " (see dspsync help)"};
+      return failure{ec::bad_argument,
+                     "dspsync " + command + ": unknown option --" + name + " (see dspsync help)"};
     auto& values = out.options[name];
     if (inline_value) {
       values.push_back(*inline_value);
@@ -93,9 +94,9 @@ bool print_summary(std::ostream& out, const std::vector<std::pair<std::string, s
                  total.quarantined, total.pending})
     col(std::to_string(v), 12);
   out << "  " << (all_ok ? "ok" : "BROKEN") << "\n";
-  out << "identity: in = new + restated + duplicates + quarantined: " << total.records_in << " = " << total.inserted
-      << " + " << total.restatements << " + " << total.duplicates << " + " << total.quarantined
-      << (all_ok ? "  (holds)" : "  (DOES NOT HOLD)") << "\n";
+  out << "identity: in = new + restated + duplicates + quarantined: " << total.records_in << " = "
+      << total.inserted << " + " << total.restatements << " + " << total.duplicates << " + "
+      << total.quarantined << (all_ok ? "  (holds)" : "  (DOES NOT HOLD)") << "\n";
   if (total.page_faults > 0)
     out << "corrupt pages kept in quarantine and fetched again: " << total.page_faults << "\n";
   return all_ok;

@@ -89,7 +89,8 @@ int cmd_demo(int argc, char** argv) {
   if (std::getenv("DSPSYNC_DEBUG") != nullptr) ls.min_level = log_level::debug;
   configure_log(ls);
 
-  std::cout << "dspsync demo: generating recordings for " << std::size(demo_endpoints) << " endpoints..." << std::endl;
+  std::cout << "dspsync demo: generating recordings for " << std::size(demo_endpoints) << " endpoints..."
+            << std::endl;
   std::vector<har_archive> hars;
   std::vector<recording_counts> expected_counts;
   engine_config cfg;
@@ -121,8 +122,8 @@ int cmd_demo(int argc, char** argv) {
   }
   for (auto& ep : cfg.endpoints) ep.base_url = (*server)->origin();
   std::cout << "dspsync demo: replay DSP on " << (*server)->origin() << ", data in " << data_dir << "\n"
-            << "dspsync demo: ingesting " << with_commas(expected_in) << " records (durable LMDB, exactly once)..."
-            << std::endl;
+            << "dspsync demo: ingesting " << with_commas(expected_in)
+            << " records (durable LMDB, exactly once)..." << std::endl;
 
   auto started = std::chrono::steady_clock::now();
   engine_options eo;
@@ -186,16 +187,17 @@ int cmd_demo(int argc, char** argv) {
                      got.restatements == want.restatements && got.duplicates == want.duplicates &&
                      got.quarantined == want.malformed;
         if (!match) {
-          std::cout << "endpoint " << name << " differs from the recording's planted counts (in " << want.records_in
-                    << ", new " << want.unique << ", restated " << want.restatements << ", duplicates "
-                    << want.duplicates << ", quarantined " << want.malformed << ")\n";
+          std::cout << "endpoint " << name << " differs from the recording's planted counts (in "
+                    << want.records_in << ", new " << want.unique << ", restated " << want.restatements
+                    << ", duplicates " << want.duplicates << ", quarantined " << want.malformed << ")\n";
           ok = false;
         }
       }
     }
   }
   char figures[200];
-  std::snprintf(figures, sizeof figures, "\n%s records in %.2f s: %.0f records/s end to end (durable), peak RSS %.0f MiB\n",
+  std::snprintf(figures, sizeof figures,
+                "\n%s records in %.2f s: %.0f records/s end to end (durable), peak RSS %.0f MiB\n",
                 with_commas(total_in).c_str(), secs, secs > 0 ? static_cast<double>(total_in) / secs : 0.0,
                 peak_rss_mib());
   std::cout << figures;

@@ -37,8 +37,9 @@ int cmd_run(int argc, char** argv) {
     std::cerr << "dspsync run: " << eng.error().message << "\n";
     return 1;
   }
-  log_event(log_level::info, "engine.started",
-            {{"config", *path}, {"data_dir", (*eng)->config().data_dir}, {"mode", eo.once ? "once" : "service"}});
+  log_event(
+      log_level::info, "engine.started",
+      {{"config", *path}, {"data_dir", (*eng)->config().data_dir}, {"mode", eo.once ? "once" : "service"}});
   bool signalled = false;
   if (eo.once) {
     while (!(*eng)->wait_done(std::chrono::milliseconds(200)))

@@ -66,7 +66,8 @@ int cmd_replay_server(int argc, char** argv) {
   replay_options ro;
   if (auto p = a->get("port")) {
     auto v = to_uint(*p, "--port");
-    if (!v || *v > 65535) return fail("replay-server", {ec::bad_argument, "--port: expected 0..65535, got " + *p}, 2);
+    if (!v || *v > 65535)
+      return fail("replay-server", {ec::bad_argument, "--port: expected 0..65535, got " + *p}, 2);
     ro.port = static_cast<uint16_t>(*v);
   }
   if (auto ad = a->get("address")) ro.address = *ad;
@@ -83,8 +84,9 @@ int cmd_replay_server(int argc, char** argv) {
 }
 
 int cmd_gen_har(int argc, char** argv) {
-  auto a = parse("gen-har", argc, argv, 2,
-                 {"style", "records", "seed", "out", "page-size", "origin", "name", "dsp", "units-field"}, {});
+  auto a =
+      parse("gen-har", argc, argv, 2,
+            {"style", "records", "seed", "out", "page-size", "origin", "name", "dsp", "units-field"}, {});
   if (!a) return fail("gen-har", a.error(), 2);
   recording_options ro;
   auto style = a->get("style").value_or("cursor");
@@ -97,7 +99,8 @@ int cmd_gen_har(int argc, char** argv) {
     }
   if (!known)
     return fail("gen-har",
-                {ec::bad_argument, "--style: expected one of offset|cursor|next_url|updated_since, got \"" + style + "\""},
+                {ec::bad_argument,
+                 "--style: expected one of offset|cursor|next_url|updated_since, got \"" + style + "\""},
                 2);
   auto out = a->get("out");
   if (!out) return fail("gen-har", {ec::bad_argument, "--out FILE is required"}, 2);
@@ -115,7 +118,8 @@ int cmd_gen_har(int argc, char** argv) {
   }
   if (auto v = a->get("page-size")) {
     auto n = to_uint(*v, "--page-size");
-    if (!n || *n < 1 || *n > 100000) return fail("gen-har", {ec::bad_argument, "--page-size: expected 1..100000"}, 2);
+    if (!n || *n < 1 || *n > 100000)
+      return fail("gen-har", {ec::bad_argument, "--page-size: expected 1..100000"}, 2);
     ro.page_size = static_cast<int>(*n);
   }
   if (auto v = a->get("origin")) ro.origin = *v;
@@ -128,9 +132,9 @@ int cmd_gen_har(int argc, char** argv) {
   if (!f) return fail("gen-har", {ec::io_failure, *out + ": cannot write"});
   f.close();
   const auto& e = rec.expected;
-  std::cerr << "gen-har: wrote " << *out << ": " << e.pages << " pages, " << e.records_in << " records in = "
-            << e.unique << " new + " << e.restatements << " restatements + " << e.duplicates << " duplicates + "
-            << e.malformed << " malformed\n"
+  std::cerr << "gen-har: wrote " << *out << ": " << e.pages << " pages, " << e.records_in
+            << " records in = " << e.unique << " new + " << e.restatements << " restatements + "
+            << e.duplicates << " duplicates + " << e.malformed << " malformed\n"
             << "gen-har: endpoint config (set base_url to the replay server's origin):\n";
   std::cout << endpoint_config_json(rec.endpoint) << "\n";
   return 0;

@@ -23,8 +23,8 @@ exchange_class classify_status(int status) {
   }
 }
 
-std::chrono::milliseconds full_jitter(int attempt, std::chrono::milliseconds base, std::chrono::milliseconds cap,
-                                      uint64_t random) {
+std::chrono::milliseconds full_jitter(int attempt, std::chrono::milliseconds base,
+                                      std::chrono::milliseconds cap, uint64_t random) {
   // base * 2^attempt, saturating at cap without overflowing.
   int64_t ceiling = base.count();
   for (int i = 0; i < attempt && ceiling < cap.count(); ++i) ceiling *= 2;

@@ -27,8 +27,8 @@ exchange_class classify_status(int status);
 /// Capped exponential backoff with full jitter: uniform(0, min(cap, base * 2^attempt)). `random`
 /// is a uniformly distributed 64-bit value (the caller owns the generator, so runs are seeded and
 /// reproducible). `attempt` counts from 0.
-std::chrono::milliseconds full_jitter(int attempt, std::chrono::milliseconds base, std::chrono::milliseconds cap,
-                                      uint64_t random);
+std::chrono::milliseconds full_jitter(int attempt, std::chrono::milliseconds base,
+                                      std::chrono::milliseconds cap, uint64_t random);
 
 /// The wait a `Retry-After` value asks for (RFC 9110 10.2.3): delta-seconds, or an HTTP-date in any
 /// of its three forms, relative to `now`. A date in the past means 0. nullopt when the value is

@@ -20,7 +20,7 @@ template <class T>
 class expected {
  public:
   expected(T value) : data_(std::move(value)) {}  // NOLINT: implicit by design, like std::expected
-  expected(failure f) : data_(std::move(f)) {}     // NOLINT
+  expected(failure f) : data_(std::move(f)) {}    // NOLINT
   expected(ec code, std::string message) : data_(failure{code, std::move(message)}) {}
 
   explicit operator bool() const { return data_.index() == 0; }

@@ -54,9 +54,10 @@ class client final : public http_transport, public std::enable_shared_from_this<
         tls_(std::move(tls)) {}
 
   void fetch(http_request req, std::function<void(http_response)> done) override {
-    asio::post(strand_, [self = this->shared_from_this(), req = std::move(req), done = std::move(done)]() mutable {
-      self->start(std::move(req), std::move(done), true);
-    });
+    asio::post(strand_,
+               [self = this->shared_from_this(), req = std::move(req), done = std::move(done)]() mutable {
+                 self->start(std::move(req), std::move(done), true);
+               });
   }
 
   void close() override {
@@ -110,14 +111,15 @@ class client final : public http_transport, public std::enable_shared_from_this<
   void connect() {
     reset_stream();
     make_stream();
-    resolver_.async_resolve(host_, port_, [self = this->shared_from_this()](beast::error_code ec, auto results) {
-      if (ec) return self->fail(ec, "resolve");
-      self->lowest().expires_after(self->req_.timeout);
-      self->lowest().async_connect(results, [self](beast::error_code ec2, auto) {
-        if (ec2) return self->fail(ec2, "connect");
-        self->handshake();
-      });
-    });
+    resolver_.async_resolve(host_, port_,
+                            [self = this->shared_from_this()](beast::error_code ec, auto results) {
+                              if (ec) return self->fail(ec, "resolve");
+                              self->lowest().expires_after(self->req_.timeout);
+                              self->lowest().async_connect(results, [self](beast::error_code ec2, auto) {
+                                if (ec2) return self->fail(ec2, "connect");
+                                self->handshake();
+                              });
+                            });
   }
 
   void make_stream() {
@@ -136,11 +138,12 @@ class client final : public http_transport, public std::enable_shared_from_this<
                     "tls sni");
       stream_->set_verify_callback(ssl::host_name_verification(host_));
       lowest().expires_after(req_.timeout);
-      stream_->async_handshake(ssl::stream_base::client, [self = this->shared_from_this()](beast::error_code ec) {
-        if (ec) return self->fail(ec, "tls handshake");
-        self->connected_ = true;
-        self->write();
-      });
+      stream_->async_handshake(ssl::stream_base::client,
+                               [self = this->shared_from_this()](beast::error_code ec) {
+                                 if (ec) return self->fail(ec, "tls handshake");
+                                 self->connected_ = true;
+                                 self->write();
+                               });
     } else {
       connected_ = true;
       write();
@@ -149,10 +152,11 @@ class client final : public http_transport, public std::enable_shared_from_this<
 
   void write() {
     lowest().expires_after(req_.timeout);
-    http::async_write(*stream_, request_, [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
-      if (ec) return self->fail(ec, "write");
-      self->read();
-    });
+    http::async_write(*stream_, request_,
+                      [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                        if (ec) return self->fail(ec, "write");
+                        self->read();
+                      });
   }
 
   void read() {
@@ -160,10 +164,11 @@ class client final : public http_transport, public std::enable_shared_from_this<
     parser_->body_limit(body_limit_);
     buffer_.clear();
     lowest().expires_after(req_.timeout);
-    http::async_read(*stream_, buffer_, *parser_, [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
-      if (ec) return self->fail(ec, "read");
-      self->finish();
-    });
+    http::async_read(*stream_, buffer_, *parser_,
+                     [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                       if (ec) return self->fail(ec, "read");
+                       self->finish();
+                     });
   }
 
   void finish() {
@@ -227,8 +232,8 @@ expected<std::shared_ptr<http_transport>> make_http_client(network& net, const s
                                                            const tls_options& tls, std::size_t body_limit) {
   auto parsed = boost::urls::parse_uri(base_url);
   if (!parsed)
-    return failure{ec::bad_argument, "base_url: expected http://host[:port] or https://host[:port], got \"" +
-                                         base_url + "\""};
+    return failure{ec::bad_argument,
+                   "base_url: expected http://host[:port] or https://host[:port], got \"" + base_url + "\""};
   std::string scheme(parsed->scheme());
   std::string host(parsed->encoded_host());
   if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
@@ -247,12 +252,12 @@ expected<std::shared_ptr<http_transport>> make_http_client(network& net, const s
     else
       ctx->load_verify_file(tls.ca_file, ec);
     if (ec)
-      return failure{ec::transport_failure, "TLS trust store" +
-                                                (tls.ca_file.empty() ? std::string() : " \"" + tls.ca_file + "\"") +
-                                                ": " + ec.message()};
+      return failure{ec::transport_failure,
+                     "TLS trust store" + (tls.ca_file.empty() ? std::string() : " \"" + tls.ca_file + "\"") +
+                         ": " + ec.message()};
     ctx->set_verify_mode(ssl::verify_peer);
-    return std::shared_ptr<http_transport>(
-        std::make_shared<client<beast::ssl_stream<beast::tcp_stream>>>(net.context(), host, port, body_limit, ctx));
+    return std::shared_ptr<http_transport>(std::make_shared<client<beast::ssl_stream<beast::tcp_stream>>>(
+        net.context(), host, port, body_limit, ctx));
   }
   return failure{ec::bad_argument, "base_url: expected scheme http or https, got \"" + scheme + "\""};
 }

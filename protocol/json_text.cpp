@@ -181,7 +181,8 @@ struct scanner {
       }
       return false;
     }
-    while (i < s.size() && s[i] != ',' && s[i] != '}' && s[i] != ']' && !std::isspace(static_cast<unsigned char>(s[i])))
+    while (i < s.size() && s[i] != ',' && s[i] != '}' && s[i] != ']' &&
+           !std::isspace(static_cast<unsigned char>(s[i])))
       ++i;
     return true;
   }

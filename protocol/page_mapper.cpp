@@ -22,7 +22,6 @@ page_mapper::page_mapper(const endpoint_config& ep, territory_options territorie
   ctx_.dsp = ep_.dsp;
 }
 
-
 void page_mapper::map(ingest_batch& batch) {
   batch.records.clear();
   batch.quarantined.clear();
@@ -40,10 +39,11 @@ void page_mapper::map(ingest_batch& batch) {
   json::error_code pec;
   const json::value* records = page.find_pointer(ep_.pagination.records_pointer, pec);
   if (records == nullptr || !records->is_array()) {
-    batch.page_errors.push_back(failure{
-        ec::missing_records, batch.source + " " + batch.request + ": records array expected at \"" +
-                                 ep_.pagination.records_pointer + "\", " +
-                                 (records == nullptr ? std::string("nothing there") : std::string("found another type"))});
+    batch.page_errors.push_back(
+        failure{ec::missing_records,
+                batch.source + " " + batch.request + ": records array expected at \"" +
+                    ep_.pagination.records_pointer + "\", " +
+                    (records == nullptr ? std::string("nothing there") : std::string("found another type"))});
     return;
   }
   const auto& arr = records->get_array();
@@ -73,7 +73,8 @@ void page_mapper::map(ingest_batch& batch) {
     raw_.clear();
     std::vector<failure> shape_faults;
     if (!item.is_object()) {
-      shape_faults.push_back(failure{ec::bad_value, "record " + std::to_string(index) + ": expected an object"});
+      shape_faults.push_back(
+          failure{ec::bad_value, "record " + std::to_string(index) + ": expected an object"});
     } else {
       const auto& obj = item.get_object();
       for (std::size_t f = 0; f < field_count; ++f) {

@@ -172,7 +172,8 @@ struct ledger_store::impl {
   }
 
   /// Finds the latest stored version of `key`, if any.
-  std::optional<std::pair<uint64_t, std::string_view>> find_latest(const lmdb::txn& t, const record_key& key) {
+  std::optional<std::pair<uint64_t, std::string_view>> find_latest(const lmdb::txn& t,
+                                                                   const record_key& key) {
     lmdb::cursor c(t, keys);
     std::string_view k = key_bytes(key).substr(0, 8);
     std::string_view v;
@@ -196,9 +197,8 @@ expected<std::unique_ptr<ledger_store>> ledger_store::open(const ledger_options&
   struct stat st {};
   if (::stat(dir.c_str(), &st) != 0) {
     if (errno != ENOENT || !opts.create || opts.read_only)
-      return failure{ec::storage_failure,
-                     "data_dir \"" + dir + "\": " + std::strerror(errno) +
-                         (opts.read_only ? " (nothing to inspect there)" : "")};
+      return failure{ec::storage_failure, "data_dir \"" + dir + "\": " + std::strerror(errno) +
+                                              (opts.read_only ? " (nothing to inspect there)" : "")};
     if (::mkdir(dir.c_str(), 0700) != 0)
       return failure{ec::storage_failure, "data_dir \"" + dir + "\": cannot create: " + std::strerror(errno) +
                                               " (does its parent directory exist?)"};
@@ -213,11 +213,12 @@ expected<std::unique_ptr<ledger_store>> ledger_store::open(const ledger_options&
     auto lock_path = dir + "/dspsync.lock";
     p->lock_fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (p->lock_fd < 0)
-      return failure{ec::storage_failure, "data_dir \"" + dir + "\": cannot open lock file: " + std::strerror(errno)};
+      return failure{ec::storage_failure,
+                     "data_dir \"" + dir + "\": cannot open lock file: " + std::strerror(errno)};
     if (::flock(p->lock_fd, LOCK_EX | LOCK_NB) != 0)
-      return failure{ec::storage_failure, "data_dir \"" + dir +
-                                              "\": another dspsync engine is using it (lock held on " +
-                                              lock_path + ")"};
+      return failure{
+          ec::storage_failure,
+          "data_dir \"" + dir + "\": another dspsync engine is using it (lock held on " + lock_path + ")"};
   }
   try {
     p->env = lmdb::env::open(dir, opts.map_size_mib * 1024 * 1024, 16, opts.read_only ? MDB_RDONLY : 0);
@@ -275,8 +276,8 @@ expected<std::vector<batch_outcome>> ledger_store::commit(const std::vector<cons
       if (lmdb::get(t, s.cursors, b->source, cp_bytes)) {
         cp = decode_checkpoint(cp_bytes);
         if (cp.cursor != b->cursor_before) {
-          out.refused = "cursor fence: page fetched at \"" + b->cursor_before + "\" but the committed cursor is \"" +
-                        cp.cursor + "\"";
+          out.refused = "cursor fence: page fetched at \"" + b->cursor_before +
+                        "\" but the committed cursor is \"" + cp.cursor + "\"";
           outcomes.push_back(std::move(out));
           continue;
         }
@@ -363,13 +364,14 @@ expected<std::vector<batch_outcome>> ledger_store::commit(const std::vector<cons
       cp.pending += out.pending;
       cp.updated_at_ms = now_ms();
       lmdb::put(t, s.cursors, b->source, encode_checkpoint(cp));
-      details = "request=" + b->request + " correlation=" + b->correlation_id + " body_sha256=" + b->body_sha256 +
-                " cursor=" + b->cursor_before + " -> " + b->cursor_after + " in=" + std::to_string(out.records_in) +
-                " new=" + std::to_string(out.inserted) + " restated=" + std::to_string(out.restatements) +
-                " duplicates=" + std::to_string(out.duplicates) + " quarantined=" + std::to_string(out.quarantined) +
-                " pending=" + std::to_string(out.pending);
-      head = s.append_audit(t, next_audit++, "page.committed", b->source, "page:" + std::to_string(out.page_seq),
-                            details, head);
+      details = "request=" + b->request + " correlation=" + b->correlation_id +
+                " body_sha256=" + b->body_sha256 + " cursor=" + b->cursor_before + " -> " + b->cursor_after +
+                " in=" + std::to_string(out.records_in) + " new=" + std::to_string(out.inserted) +
+                " restated=" + std::to_string(out.restatements) +
+                " duplicates=" + std::to_string(out.duplicates) +
+                " quarantined=" + std::to_string(out.quarantined) + " pending=" + std::to_string(out.pending);
+      head = s.append_audit(t, next_audit++, "page.committed", b->source,
+                            "page:" + std::to_string(out.page_seq), details, head);
       outcomes.push_back(std::move(out));
     }
     lmdb::put(t, s.meta, "audit_head", key_bytes(head));
@@ -537,7 +539,8 @@ expected<audit_verification> ledger_store::verify_audit() const {
       prev_seq = seq;
     }
     std::string_view head;
-    if (prev_seq != 0 && (!lmdb::get(t, impl_->meta, "audit_head", head) || head != key_bytes(expected_prev))) {
+    if (prev_seq != 0 &&
+        (!lmdb::get(t, impl_->meta, "audit_head", head) || head != key_bytes(expected_prev))) {
       out.first_broken_seq = prev_seq;
       out.detail = "the last entry " + std::to_string(prev_seq) + " does not match the stored chain head";
     }

@@ -86,7 +86,9 @@ bool del(const txn& t, MDB_dbi dbi, std::string_view key, const std::string_view
   return true;
 }
 
-cursor::cursor(const txn& t, MDB_dbi dbi) { check(mdb_cursor_open(t.get(), dbi, &handle_), "mdb_cursor_open"); }
+cursor::cursor(const txn& t, MDB_dbi dbi) {
+  check(mdb_cursor_open(t.get(), dbi, &handle_), "mdb_cursor_open");
+}
 
 cursor::~cursor() {
   if (handle_ != nullptr) mdb_cursor_close(handle_);
