@@ -22,7 +22,12 @@ void flush(ledger_actor::stateful_pointer<ledger_state> self) {
   std::vector<const ingest_batch*> batches;
   batches.reserve(group.size());
   for (const auto& w : group) batches.push_back(w.batch.get());
-  auto outcomes = st.store->commit(batches);
+  expected<std::vector<batch_outcome>> outcomes = failure{ec::storage_failure, "not committed"};
+  try {
+    outcomes = st.store->commit(batches);
+  } catch (const std::exception& e) {
+    outcomes = failure{ec::storage_failure, std::string("ledger commit threw: ") + e.what()};
+  }
   if (!outcomes) {
     log_event(log_level::error, "ledger.commit_failed", {{"reason", outcomes.error().message}});
     for (auto& w : group)

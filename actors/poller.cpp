@@ -88,6 +88,10 @@ void retry_later(self_ptr self, const std::string& reason, std::optional<std::ch
 void on_committed(self_ptr self, const batch_ptr& batch, const batch_outcome& out) {
   auto& st = self->state;
   --st.uncommitted;
+  log_event(log_level::debug, "page.committed",
+            {{"endpoint", st.setup.endpoint.name},
+             {"cursor_after", batch->cursor_after},
+             {"uncommitted", std::to_string(st.uncommitted)}});
   if (!out.refused.empty()) {
     // Someone else moved the cursor (or this poller is stale): start over from what is committed.
     log_event(log_level::warn, "ledger.refused",

@@ -118,8 +118,11 @@ supervisor_actor::behavior_type supervisor(supervisor_actor::stateful_pointer<su
   auto& st = self->state;
   st.setup = std::move(setup);
   // The ledger does blocking disk I/O (fsync): it gets a thread of its own.
-  st.ledger =
-      self->spawn<caf::detached>(ledger, st.setup.store, st.setup.config->pipeline.max_pages_per_commit);
+  auto per_commit = st.setup.config->pipeline.max_pages_per_commit;
+  if (st.setup.detach_ledger)
+    st.ledger = self->spawn<caf::detached>(ledger, st.setup.store, per_commit);
+  else
+    st.ledger = self->spawn(ledger, st.setup.store, per_commit);
   for (int i = 0; i < st.setup.config->pipeline.validators; ++i)
     st.validators.push_back(self->spawn(validator, st.setup.config));
   self->set_down_handler([=](caf::down_msg& dm) { on_down(self, dm); });

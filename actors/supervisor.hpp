@@ -24,6 +24,9 @@ struct supervisor_setup {
   /// Run to completion: stop polling an endpoint once it has caught up.
   bool once = false;
   uint64_t seed = 1;
+  /// Run the ledger on a thread of its own (its commits block on fsync). Deterministic tests on
+  /// CAF's test coordinator turn this off.
+  bool detach_ledger = true;
   /// Restart intensity (Erlang/OTP): at most `max_restarts` within `restart_window`, else failed.
   int max_restarts = 5;
   std::chrono::seconds restart_window{60};

@@ -50,7 +50,7 @@ int cmd_check_config(int argc, char** argv) {
 }
 
 int cmd_replay_server(int argc, char** argv) {
-  auto a = parse("replay-server", argc, argv, 2, {"har", "port", "address"}, {});
+  auto a = parse("replay-server", argc, argv, 2, {"har", "port", "address", "faults"}, {});
   if (!a) return fail("replay-server", a.error(), 2);
   auto files = a->all("har");
   if (files.empty()) {
@@ -71,6 +71,12 @@ int cmd_replay_server(int argc, char** argv) {
     ro.port = static_cast<uint16_t>(*v);
   }
   if (auto ad = a->get("address")) ro.address = *ad;
+  if (auto f = a->get("faults")) {
+    auto plan = load_fault_plan(*f);
+    if (!plan) return fail("replay-server", plan.error());
+    std::cout << "replay-server: " << plan->faults.size() << " fault(s) from " << *f << "\n";
+    ro.faults = std::move(*plan);
+  }
   block_stop_signals();
   auto server = replay_server::start(std::move(hars), ro);
   if (!server) return fail("replay-server", server.error());

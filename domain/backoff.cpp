@@ -27,7 +27,13 @@ std::chrono::milliseconds full_jitter(int attempt, std::chrono::milliseconds bas
                                       std::chrono::milliseconds cap, uint64_t random) {
   // base * 2^attempt, saturating at cap without overflowing.
   int64_t ceiling = base.count();
-  for (int i = 0; i < attempt && ceiling < cap.count(); ++i) ceiling *= 2;
+  for (int i = 0; i < attempt && ceiling < cap.count(); ++i) {
+    if (ceiling > cap.count() / 2) {
+      ceiling = cap.count();
+      break;
+    }
+    ceiling *= 2;
+  }
   ceiling = std::min<int64_t>(ceiling, cap.count());
   if (ceiling <= 0) return std::chrono::milliseconds{0};
   // Uniform in [0, ceiling]: inclusive of the ceiling, as the formula's closed interval.

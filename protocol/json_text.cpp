@@ -4,6 +4,7 @@
 #include <boost/json/value_stack.hpp>
 
 #include <cctype>
+#include <cstdint>
 #include <optional>
 
 namespace dspsync {
@@ -188,6 +189,89 @@ struct scanner {
   }
 };
 
+void append_utf8(std::string& out, uint32_t cp) {
+  if (cp < 0x80) {
+    out += static_cast<char>(cp);
+  } else if (cp < 0x800) {
+    out += static_cast<char>(0xC0 | (cp >> 6));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else if (cp < 0x10000) {
+    out += static_cast<char>(0xE0 | (cp >> 12));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else {
+    out += static_cast<char>(0xF0 | (cp >> 18));
+    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  }
+}
+
+/// The text of a JSON string's raw content with its escapes resolved (keys compare by value).
+std::string unescape_string(std::string_view raw) {
+  std::string out;
+  out.reserve(raw.size());
+  auto hex4 = [&](std::size_t at) -> int64_t {
+    if (at + 4 > raw.size()) return -1;
+    uint32_t v = 0;
+    for (std::size_t k = at; k < at + 4; ++k) {
+      char c = raw[k];
+      v <<= 4;
+      if (c >= '0' && c <= '9')
+        v |= static_cast<uint32_t>(c - '0');
+      else if (c >= 'a' && c <= 'f')
+        v |= static_cast<uint32_t>(c - 'a' + 10);
+      else if (c >= 'A' && c <= 'F')
+        v |= static_cast<uint32_t>(c - 'A' + 10);
+      else
+        return -1;
+    }
+    return v;
+  };
+  for (std::size_t k = 0; k < raw.size(); ++k) {
+    if (raw[k] != '\\' || k + 1 >= raw.size()) {
+      out += raw[k];
+      continue;
+    }
+    char e = raw[++k];
+    switch (e) {
+      case 'b':
+        out += '\b';
+        break;
+      case 'f':
+        out += '\f';
+        break;
+      case 'n':
+        out += '\n';
+        break;
+      case 'r':
+        out += '\r';
+        break;
+      case 't':
+        out += '\t';
+        break;
+      case 'u': {
+        auto cp = hex4(k + 1);
+        if (cp < 0) return out;
+        k += 4;
+        if (cp >= 0xD800 && cp < 0xDC00 && k + 6 < raw.size() + 0 && raw[k + 1] == '\\' &&
+            raw[k + 2] == 'u') {
+          auto lo = hex4(k + 3);
+          if (lo >= 0xDC00 && lo < 0xE000) {
+            cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+            k += 6;
+          }
+        }
+        append_utf8(out, static_cast<uint32_t>(cp));
+        break;
+      }
+      default:
+        out += e;  // \" \\ \/
+    }
+  }
+  return out;
+}
+
 std::string unescape_token(std::string_view t) {
   std::string out;
   for (std::size_t i = 0; i < t.size(); ++i) {
@@ -216,17 +300,23 @@ std::vector<std::string_view> array_element_spans(std::string_view text, std::st
     pos = end;
     sc.ws();
     if (sc.eat('{')) {
-      bool found = false;
-      while (!found) {
-        std::string_view key;
-        if (!sc.string(key) || !sc.eat(':')) return out;
-        if (key == token) {
-          found = true;
-          break;
+      // JSON parsers keep the LAST of repeated members (Boost.JSON does), so the scan must too:
+      // walk the whole object and come back to the last member whose unescaped key matches.
+      std::size_t value_at = std::string_view::npos;
+      if (!sc.eat('}')) {
+        while (true) {
+          std::string_view key;
+          if (!sc.string(key) || !sc.eat(':')) return out;
+          sc.ws();
+          if (unescape_string(key) == token) value_at = sc.i;
+          if (!sc.skip()) return out;
+          if (sc.eat(',')) continue;
+          if (sc.eat('}')) break;
+          return out;
         }
-        if (!sc.skip()) return out;
-        if (!sc.eat(',')) return out;
       }
+      if (value_at == std::string_view::npos) return out;
+      sc.i = value_at;
     } else if (sc.eat('[')) {
       std::size_t index = 0;
       for (char c : token) {

@@ -12,6 +12,7 @@
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core/bind_handler.hpp>
 #include <boost/beast/core/error.hpp>
@@ -27,6 +28,7 @@
 #include <boost/url/parse.hpp>
 #include <boost/url/url_view.hpp>
 
+#include "domain/timefmt.hpp"
 #include "protocol/pagination.hpp"
 
 namespace dspsync {
@@ -54,11 +56,14 @@ struct recorded_exchange {
 };
 
 /// The recordings and the request log, shared by all sessions. The map is fixed after start; the
-/// counters and the log change under `mutex`.
+/// counters, the fault plan's state and the log change under `mutex`.
 struct replay_book {
   std::unordered_map<std::string, recorded_exchange> exchanges;
   std::mutex mutex;
   std::vector<replay_request_log_entry> log;
+  std::optional<fault_plan> faults;
+  /// The last recorded response served per method and path (query ignored), for `repeat_previous`.
+  std::unordered_map<std::string, const recorded_response*> last_served;
 };
 
 /// The matching key of a request: method, decoded path and the sorted decoded query parameters.
@@ -80,6 +85,33 @@ std::optional<std::string> match_key(std::string_view method, std::string_view u
     key += value;
   }
   return key;
+}
+
+/// Method and decoded path, the query left out: requests for successive pages of one endpoint
+/// share it. nullopt when the target does not parse.
+std::optional<std::string> page_key(std::string_view method, std::string_view url) {
+  auto parsed = boost::urls::parse_uri_reference(url);
+  if (!parsed) return std::nullopt;
+  std::string key(method);
+  key += ' ';
+  key += parsed->path();
+  return key;
+}
+
+/// A body cut in the middle with trailing garbage: no JSON parser accepts it, and a careless one
+/// that stops at the first complete value would see half the records.
+std::string corrupt_json(std::string_view body) {
+  std::string out(body.substr(0, body.size() / 2));
+  out += "}}garbage";
+  return out;
+}
+
+/// The status a request is logged with.
+int logged_status(const std::optional<fault>& f, const recorded_response* found) {
+  if (f && f->kind == fault_kind::status) return f->status;
+  if (f && f->kind == fault_kind::reset) return 0;
+  if (f && f->kind == fault_kind::malformed_json) return 200;
+  return found ? static_cast<int>(found->header.result_int()) : 404;
 }
 
 /// True for characters that may continue a host or port, so that `https://api.example` is not
@@ -186,7 +218,7 @@ void fail(beast::error_code, const char*) {
 class session : public std::enable_shared_from_this<session> {
  public:
   session(tcp::socket&& socket, std::shared_ptr<replay_book> book)
-      : stream_(std::move(socket)), book_(std::move(book)) {}
+      : stream_(std::move(socket)), timer_(stream_.get_executor()), book_(std::move(book)) {}
 
   void run() {
     // Start on the session's strand: every handler of this connection runs there.
@@ -204,11 +236,40 @@ class session : public std::enable_shared_from_this<session> {
   void on_read(beast::error_code ec, std::size_t) {
     if (ec == http::error::end_of_stream) return do_close();
     if (ec) return fail(ec, "read");
-    respond();
-    const bool keep_alive = res_.keep_alive();
+    const std::optional<fault> f = respond();
+    if (!f) return do_write(false);
+    switch (f->kind) {
+      case fault_kind::delay:
+        timer_.expires_after(f->delay);
+        return timer_.async_wait(beast::bind_front_handler(&session::on_delay, shared_from_this()));
+      case fault_kind::reset:
+        return do_reset();
+      case fault_kind::truncate:
+        return do_write(true);
+      default:
+        return do_write(false);
+    }
+  }
+
+  void on_delay(beast::error_code ec) {
+    if (ec) return fail(ec, "delay");
+    do_write(false);
+  }
+
+  /// Writes `res_`; `close_after` ends the connection once it is written (a truncated body is
+  /// only seen as such when no more bytes come).
+  void do_write(bool close_after) {
+    const bool keep_alive = !close_after && res_.keep_alive();
     stream_.expires_after(io_timeout);
     http::async_write(stream_, res_,
                       beast::bind_front_handler(&session::on_write, shared_from_this(), keep_alive));
+  }
+
+  void do_reset() {
+    beast::error_code ec;
+    // Lingering 0 s makes close() send an RST, not a FIN: what a crashed or overloaded DSP does.
+    stream_.socket().set_option(net::socket_base::linger(true, 0), ec);
+    stream_.socket().close(ec);
   }
 
   void on_write(bool keep_alive, beast::error_code ec, std::size_t) {
@@ -222,30 +283,66 @@ class session : public std::enable_shared_from_this<session> {
     stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
   }
 
-  /// Picks the response for `req_` into `res_` and logs the request.
-  void respond() {
+  /// Picks the response for `req_` (and the fault to apply, if any) into `res_` and logs the
+  /// request.
+  std::optional<fault> respond() {
+    const auto received = std::chrono::system_clock::now();
     const std::string method(req_.method_string());
     const std::string target(req_.target());
     const auto key = match_key(method, target);
+    const auto page = page_key(method, target);
     const recorded_response* found = nullptr;
+    std::optional<fault> f;
     {
       std::lock_guard<std::mutex> lock(book_->mutex);
-      if (key) {
+      if (book_->faults) f = book_->faults->decide(book_->log.size() + 1, target);
+      if (f && f->kind == fault_kind::repeat_previous) {
+        auto it = page ? book_->last_served.find(*page) : book_->last_served.end();
+        if (it != book_->last_served.end()) {
+          found = it->second;
+        } else {
+          f.reset();  // nothing served on that path yet: nothing to repeat
+        }
+      }
+      if (found == nullptr && key) {
         auto it = book_->exchanges.find(*key);
         if (it != book_->exchanges.end()) {
           recorded_exchange& ex = it->second;
           found = &ex.responses[std::min(ex.served, ex.responses.size() - 1)];
-          ++ex.served;
+          // Only a real answer uses the recording up; a faulty one leaves it for the retry.
+          if (!f || f->kind == fault_kind::delay) {
+            ++ex.served;
+            if (page) book_->last_served[*page] = found;
+          }
         }
       }
-      book_->log.push_back({std::chrono::system_clock::now(), method, target,
-                            found ? static_cast<int>(found->header.result_int()) : 404});
+      book_->log.push_back(
+          {received, method, target, logged_status(f, found), f ? to_string(f->kind) : std::string()});
     }
+    build_response(f, found, method, target, received);
+    return f;
+  }
 
+  void build_response(const std::optional<fault>& f, const recorded_response* found,
+                      const std::string& method, const std::string& target,
+                      std::chrono::system_clock::time_point received) {
     res_ = {};
-    if (found != nullptr) {
+    const bool head = req_.method() == http::verb::head;
+    if (f && f->kind == fault_kind::status) {
+      scratch_ = boost::json::serialize(
+          boost::json::object{{"error", "injected fault: status " + std::to_string(f->status)}});
+      res_.result(static_cast<unsigned>(f->status));
+      res_.set(http::field::content_type, "application/json");
+      for (const auto& [name, value] : f->headers) res_.set(name, value);
+      if (f->retry_after_date_s) {
+        const auto now_s =
+            std::chrono::duration_cast<std::chrono::seconds>(received.time_since_epoch()).count();
+        res_.set(http::field::retry_after, format_http_date(now_s + *f->retry_after_date_s));
+      }
+      res_.body() = {scratch_.data(), head ? 0 : scratch_.size()};
+    } else if (found != nullptr) {
       res_.base() = found->header;
-      res_.body() = {found->body.data(), req_.method() == http::verb::head ? 0 : found->body.size()};
+      res_.body() = {found->body.data(), head ? 0 : found->body.size()};
     } else {
       scratch_ = boost::json::serialize(
           boost::json::object{{"error", "no recorded response for " + method + " " + target}});
@@ -253,12 +350,28 @@ class session : public std::enable_shared_from_this<session> {
       res_.set(http::field::content_type, "application/json");
       res_.body() = {scratch_.data(), scratch_.size()};
     }
+    if (f && f->kind == fault_kind::malformed_json) {
+      std::string corrupted = corrupt_json({res_.body().data(), res_.body().size()});
+      scratch_ = std::move(corrupted);
+      res_.result(http::status::ok);
+      res_.body() = {scratch_.data(), scratch_.size()};
+    }
     res_.version(req_.version());
     res_.keep_alive(req_.keep_alive());
     res_.prepare_payload();
+    if (f && f->kind == fault_kind::truncate) {
+      // Declare the whole body, send part of it: the client must notice the short read. When the
+      // kept part is the whole body, one byte more is declared so that it is still short.
+      const std::size_t full = res_.body().size();
+      const std::size_t keep = std::min(f->keep_bytes.value_or(full / 2), full);
+      res_.body() = {res_.body().data(), keep};
+      res_.content_length(std::max(full, keep + 1));
+    }
   }
 
   beast::tcp_stream stream_;
+  /// Holds a `delay` fault's response back without blocking the I/O thread.
+  net::steady_timer timer_;
   beast::flat_buffer buffer_;
   std::shared_ptr<replay_book> book_;
   http::request<http::string_body> req_;
@@ -334,6 +447,7 @@ expected<std::unique_ptr<replay_server>> replay_server::start(std::vector<har_ar
   const int threads = std::max(opts.threads, 1);
 
   auto self = std::make_unique<impl>();
+  self->book->faults = std::move(opts.faults);
   self->ioc = std::make_unique<net::io_context>(threads);
   auto acceptor = std::make_shared<listener>(*self->ioc, self->book);
   if (auto err = acceptor->listen(tcp::endpoint(address, opts.port))) {

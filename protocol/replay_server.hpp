@@ -4,10 +4,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "domain/expected.hpp"
+#include "protocol/fault_plan.hpp"
 #include "protocol/har.hpp"
 
 namespace dspsync {
@@ -19,8 +21,10 @@ struct replay_request_log_entry {
   std::string method;
   /// Request target as received (path and query).
   std::string target;
-  /// Status code served (404 when nothing was recorded for the request).
+  /// Status code served (404 when nothing was recorded for the request; 0 for a reset).
   int status = 0;
+  /// The fault applied (`to_string(fault_kind)`), empty when none.
+  std::string fault;
 };
 
 /// Where and how the replay server listens.
@@ -30,6 +34,8 @@ struct replay_options {
   uint16_t port = 0;
   /// I/O threads.
   int threads = 1;
+  /// Faults to inject (see protocol/fault_plan.hpp); none when empty.
+  std::optional<fault_plan> faults;
 };
 
 /// A DSP stand-in that serves recorded HAR responses over HTTP/1.1 (keep-alive) on its own threads.
@@ -41,6 +47,10 @@ struct replay_options {
 /// a 404 with `{"error":"no recorded response for GET /path?query"}`. Every recorded origin in the
 /// response bodies (and `Location` headers) is rewritten to the server's own origin, so next-page
 /// URLs lead back to it.
+///
+/// With a fault plan, a faulty answer (status, reset, truncated or malformed body, repeated page)
+/// does not use up the recorded response it replaces, so the client's retry gets the real page; a
+/// delayed answer is the real one, served late on a timer (the I/O thread never blocks).
 class replay_server {
  public:
   /// Binds, rewrites the recordings for the bound origin and starts serving.

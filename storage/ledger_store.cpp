@@ -273,6 +273,8 @@ expected<std::vector<batch_outcome>> ledger_store::commit(const std::vector<cons
       batch_outcome out;
       std::string_view cp_bytes;
       source_checkpoint cp;
+      // A source's first page starts from the cursor it was fetched at.
+      cp.cursor = b->cursor_before;
       if (lmdb::get(t, s.cursors, b->source, cp_bytes)) {
         cp = decode_checkpoint(cp_bytes);
         if (cp.cursor != b->cursor_before) {

@@ -1,0 +1,862 @@
+#include "storage/ledger_store.hpp"
+
+#include <gtest/gtest.h>
+#include <lmdb.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "domain/idempotency.hpp"
+
+namespace dspsync {
+namespace {
+
+// --- fixtures ------------------------------------------------------------------------------------
+
+/// A fresh directory under /tmp, removed with everything in it when the object goes.
+class scratch_dir {
+ public:
+  scratch_dir() {
+    char tmpl[] = "/tmp/dspsync-ledger-test-XXXXXX";
+    const char* made = ::mkdtemp(tmpl);
+    if (made != nullptr) path_ = made;
+  }
+  ~scratch_dir() {
+    std::error_code ec;
+    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
+  }
+  scratch_dir(const scratch_dir&) = delete;
+  scratch_dir& operator=(const scratch_dir&) = delete;
+  const std::string& path() const { return path_; }
+  std::string sub(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+std::unique_ptr<ledger_store> open_store(const std::string& dir, bool read_only = false) {
+  ledger_options opts;
+  opts.dir = dir;
+  opts.map_size_mib = 64;
+  opts.read_only = read_only;
+  auto s = ledger_store::open(opts);
+  if (!s) ADD_FAILURE() << "open " << dir << ": " << s.error().message;
+  return s ? std::move(*s) : nullptr;
+}
+
+royalty_record make_record(const std::string& isrc, const std::string& txn, int64_t revenue_units) {
+  royalty_record r;
+  r.isrc = isrc;
+  r.upc = "0036000291452";
+  r.dsp = "spotify";
+  r.territory = "US";
+  r.territory_raw = "USA";
+  r.reporting_period = "2026-10";
+  r.transaction_id = txn;
+  r.currency = "USD";
+  r.title = "Song " + txn;
+  r.artists = {"Artist A", "Artist B"};
+  r.units = 1000;
+  r.revenue = money::from_units(revenue_units);
+  return r;
+}
+
+keyed_record keyed(const royalty_record& r, record_state state = record_state::validated) {
+  key_deriver keys(
+      std::vector<std::string>{"isrc", "upc", "dsp", "reporting_period", "transaction_id", "currency"});
+  keyed_record kr;
+  kr.key = keys.key(r);
+  kr.state = state;
+  kr.record = r;
+  if (state == record_state::pending_reconciliation) kr.faults = "territory: unknown";
+  return kr;
+}
+
+keyed_record keyed_with(const record_key& key, const royalty_record& r) {
+  keyed_record kr;
+  kr.key = key;
+  kr.record = r;
+  return kr;
+}
+
+quarantined_item quarantine_item(const std::string& source, const std::string& raw, uint64_t position) {
+  key_deriver keys(std::vector<std::string>{"isrc"});
+  quarantined_item q;
+  q.key = keys.quarantine_key(source, raw);
+  q.position = position;
+  q.raw = raw;
+  q.errors = {failure{ec::bad_isrc, "isrc: expected 12 characters, got \"X\""},
+              failure{ec::missing_field, "currency: required field is missing or empty"}};
+  return q;
+}
+
+ingest_batch make_batch(const std::string& source, const std::string& before, const std::string& after,
+                        std::vector<keyed_record> records, std::vector<quarantined_item> quarantined = {}) {
+  ingest_batch b;
+  b.source = source;
+  b.request = "GET /v1/streams?cursor=" + before;
+  b.correlation_id = "corr-" + source + "-" + after;
+  b.body = "{\"data\":[],\"next_cursor\":\"" + after + "\"}";
+  b.body_sha256 = to_hex(sha256::digest(b.body));
+  b.fetched_at_ms = 1'790'000'000'000;
+  b.cursor_before = before;
+  b.cursor_after = after;
+  b.records = std::move(records);
+  b.quarantined = std::move(quarantined);
+  b.records_in = b.records.size() + b.quarantined.size();
+  return b;
+}
+
+std::vector<batch_outcome> commit(ledger_store& store, const std::vector<const ingest_batch*>& batches) {
+  auto out = store.commit(batches);
+  if (!out) {
+    ADD_FAILURE() << "commit: " << out.error().message;
+    return {};
+  }
+  EXPECT_EQ(out->size(), batches.size());
+  return *out;
+}
+
+batch_outcome commit_one(ledger_store& store, const ingest_batch& b) {
+  auto out = commit(store, {&b});
+  return out.empty() ? batch_outcome{} : out.front();
+}
+
+ledger_stats stats_of(const ledger_store& store) {
+  auto s = store.stats();
+  if (!s) ADD_FAILURE() << s.error().message;
+  return s ? *s : ledger_stats{};
+}
+
+source_checkpoint checkpoint_of(const ledger_store& store, const std::string& source) {
+  auto cp = store.checkpoint(source);
+  if (!cp || !cp->has_value()) {
+    ADD_FAILURE() << "no checkpoint for " << source;
+    return {};
+  }
+  return **cp;
+}
+
+std::vector<stored_record> versions_of(const ledger_store& store, const record_key& key) {
+  auto v = store.versions(key);
+  if (!v) ADD_FAILURE() << v.error().message;
+  return v ? *v : std::vector<stored_record>{};
+}
+
+std::vector<stored_record> all_records(const ledger_store& store) {
+  std::vector<stored_record> out;
+  auto st = store.for_each_record([&](const stored_record& r) { out.push_back(r); });
+  if (!st) ADD_FAILURE() << st.error().message;
+  return out;
+}
+
+std::vector<stored_quarantine> all_quarantined(const ledger_store& store) {
+  std::vector<stored_quarantine> out;
+  auto st = store.for_each_quarantined([&](const stored_quarantine& q) { out.push_back(q); });
+  if (!st) ADD_FAILURE() << st.error().message;
+  return out;
+}
+
+void expect_same_stats(const ledger_stats& a, const ledger_stats& b) {
+  EXPECT_EQ(a.pages, b.pages);
+  EXPECT_EQ(a.record_versions, b.record_versions);
+  EXPECT_EQ(a.quarantined, b.quarantined);
+  EXPECT_EQ(a.audit_entries, b.audit_entries);
+}
+
+// --- commit and reopen ---------------------------------------------------------------------------
+
+TEST(ledger_store, commit_and_reopen_keeps_everything_and_sequences_continue) {
+  scratch_dir dir;
+  auto r1 = keyed(make_record("USRC17607839", "t1", 100));
+  auto r2 = keyed(make_record("USRC17607839", "t2", 200), record_state::pending_reconciliation);
+  auto r3 = keyed(make_record("GBAYE0601498", "t3", -300));
+  auto b1 = make_batch("spotify", "", "c1", {r1, r2});
+  auto b2 = make_batch("spotify", "c1", "c2", {r3}, {quarantine_item("spotify", "{\"isrc\":\"X\"}", 1)});
+  {
+    auto store = open_store(dir.path());
+    ASSERT_TRUE(store);
+    auto o1 = commit_one(*store, b1);
+    auto o2 = commit_one(*store, b2);
+    EXPECT_EQ(o1.page_seq, 1u);
+    EXPECT_EQ(o2.page_seq, 2u);
+    EXPECT_EQ(o1.inserted, 2u);
+    EXPECT_EQ(o1.pending, 1u);
+    EXPECT_EQ(o2.inserted, 1u);
+    EXPECT_EQ(o2.quarantined, 1u);
+  }
+  auto store = open_store(dir.path());
+  ASSERT_TRUE(store);
+  auto st = stats_of(*store);
+  EXPECT_EQ(st.pages, 2u);
+  EXPECT_EQ(st.record_versions, 3u);
+  EXPECT_EQ(st.quarantined, 1u);
+  EXPECT_EQ(st.audit_entries, 2u);
+  auto cp = checkpoint_of(*store, "spotify");
+  EXPECT_EQ(cp.cursor, "c2");
+  EXPECT_EQ(cp.pages, 2u);
+  EXPECT_EQ(cp.inserted, 3u);
+
+  auto p1 = store->page(1);
+  ASSERT_TRUE(p1);
+  ASSERT_TRUE(p1->has_value());
+  EXPECT_EQ((*p1)->body, b1.body);
+  EXPECT_EQ((*p1)->request, b1.request);
+  EXPECT_EQ((*p1)->correlation_id, b1.correlation_id);
+  EXPECT_EQ((*p1)->body_sha256, b1.body_sha256);
+  EXPECT_EQ((*p1)->cursor_before, "");
+  EXPECT_EQ((*p1)->cursor_after, "c1");
+  EXPECT_EQ((*p1)->fetched_at_ms, b1.fetched_at_ms);
+
+  // After the reopen, the next page, record and audit entry continue the sequences.
+  auto r4 = keyed(make_record("FRZ039800212", "t4", 400));
+  auto b3 = make_batch("spotify", "c2", "c3", {r4});
+  auto o3 = commit_one(*store, b3);
+  EXPECT_EQ(o3.page_seq, 3u);
+  auto recs = all_records(*store);
+  ASSERT_EQ(recs.size(), 4u);
+  for (std::size_t i = 0; i < recs.size(); ++i) EXPECT_EQ(recs[i].seq, i + 1);
+  EXPECT_EQ(recs[3].key, r4.key);
+  EXPECT_EQ(recs[3].page_seq, 3u);
+  EXPECT_EQ(recs[3].record, r4.record);
+  EXPECT_EQ(recs[1].state, record_state::pending_reconciliation);
+  EXPECT_EQ(recs[1].faults, r2.faults);
+  EXPECT_EQ(recs[2].record.revenue.units(), -300);
+  auto page3 = store->page(3);
+  ASSERT_TRUE(page3 && page3->has_value());
+  EXPECT_EQ((*page3)->body, b3.body);
+  EXPECT_FALSE(store->page(4)->has_value());
+  EXPECT_EQ(stats_of(*store).audit_entries, 3u);
+  auto audit = store->verify_audit();
+  ASSERT_TRUE(audit) << audit.error().message;
+  EXPECT_EQ(audit->entries, 3u);
+  EXPECT_EQ(audit->first_broken_seq, 0u) << audit->detail;
+}
+
+// --- duplicates and restatements -----------------------------------------------------------------
+
+TEST(ledger_store, repeated_record_is_a_duplicate_across_and_within_batches) {
+  scratch_dir dir;
+  auto store = open_store(dir.path());
+  ASSERT_TRUE(store);
+  auto a = keyed(make_record("USRC17607839", "t1", 100));
+  auto b = keyed(make_record("USRC17607839", "t2", 100));
+  auto o1 = commit_one(*store, make_batch("s", "", "c1", {a}));
+  EXPECT_EQ(o1.inserted, 1u);
+  auto o2 = commit_one(*store, make_batch("s", "c1", "c2", {a, b, b}));
+  EXPECT_EQ(o2.inserted, 1u);
+  EXPECT_EQ(o2.duplicates, 2u);
+  EXPECT_EQ(o2.restatements, 0u);
+  EXPECT_EQ(stats_of(*store).record_versions, 2u);
+  EXPECT_EQ(versions_of(*store, a.key).size(), 1u);
+  EXPECT_EQ(versions_of(*store, b.key).size(), 1u);
+}
+
+TEST(ledger_store, restatement_adds_a_version_chained_to_the_previous_one) {
+  scratch_dir dir;
+  auto store = open_store(dir.path());
+  ASSERT_TRUE(store);
+  auto v1 = keyed(make_record("USRC17607839", "t1", 100));
+  auto other = keyed(make_record("GBAYE0601498", "t9", 5));
+  auto v2 = v1;
+  v2.record.revenue = money::from_units(150);
+  v2.record.title = "Song (restated)";
+  ASSERT_EQ(v1.key, v2.key);
+  commit_one(*store, make_batch("s", "", "c1", {v1, other}));
+  auto o = commit_one(*store, make_batch("s", "c1", "c2", {v2}));
+  EXPECT_EQ(o.restatements, 1u);
+  EXPECT_EQ(o.inserted, 0u);
+  EXPECT_EQ(o.duplicates, 0u);
+
+  auto vs = versions_of(*store, v1.key);
+  ASSERT_EQ(vs.size(), 2u);
+  EXPECT_EQ(vs[0].version, 1u);
+  EXPECT_EQ(vs[0].prev_seq, 0u);
+  EXPECT_EQ(vs[0].record, v1.record);
+  EXPECT_EQ(vs[0].page_seq, 1u);
+  EXPECT_EQ(vs[1].version, 2u);
+  EXPECT_EQ(vs[1].prev_seq, vs[0].seq);
+  EXPECT_EQ(vs[1].seq, 3u);
+  EXPECT_EQ(vs[1].record, v2.record);
+  EXPECT_EQ(vs[1].record.revenue.units(), 150);
+  EXPECT_EQ(vs[1].page_seq, 2u);
+
+  // The restated version is now the one a repeat is compared with; a third value makes version 3.
+  auto o3 = commit_one(*store, make_batch("s", "c2", "c3", {v2}));
+  EXPECT_EQ(o3.duplicates, 1u);
+  auto v3 = v2;
+  v3.record.units = 7;
+  auto o4 = commit_one(*store, make_batch("s", "c3", "c4", {v3}));
+  EXPECT_EQ(o4.restatements, 1u);
+  vs = versions_of(*store, v1.key);
+  ASSERT_EQ(vs.size(), 3u);
+  EXPECT_EQ(vs[2].version, 3u);
+  EXPECT_EQ(vs[2].prev_seq, vs[1].seq);
+  EXPECT_EQ(vs[2].record.units, 7);
+  EXPECT_EQ(versions_of(*store, other.key).size(), 1u);
+  EXPECT_EQ(stats_of(*store).record_versions, 4u);
+}
+
+TEST(ledger_store, versions_of_an_unknown_key_is_empty) {
+  scratch_dir dir;
+  auto store = open_store(dir.path());
+  ASSERT_TRUE(store);
+  commit_one(*store, make_batch("s", "", "c1", {keyed(make_record("USRC17607839", "t1", 1))}));
+  EXPECT_TRUE(versions_of(*store, keyed(make_record("USRC17607839", "zz", 1)).key).empty());
+}
+
+// --- cursor fence --------------------------------------------------------------------------------
+
+TEST(ledger_store, cursor_fence_refuses_a_stale_batch_and_leaves_no_trace) {
+  scratch_dir dir;
+  auto store = open_store(dir.path());
+  ASSERT_TRUE(store);
+  commit_one(*store, make_batch("s", "", "c1", {keyed(make_record("USRC17607839", "t1", 1))}));
+  const auto before = stats_of(*store);
+  const auto cp_before = checkpoint_of(*store, "s");
+
+  // Alone: refused, nothing changes (no page, record, quarantine, audit entry or checkpoint).
+  auto stale_rec = keyed(make_record("USRC17607839", "stale", 9));
+  auto stale = make_batch("s", "", "c1", {stale_rec}, {quarantine_item("s", "stale raw", 1)});
+  auto refused = commit_one(*store, stale);
+  EXPECT_FALSE(refused.refused.empty());
+  EXPECT_NE(refused.refused.find("c1"), std::string::npos) << refused.refused;
+  EXPECT_EQ(refused.page_seq, 0u);
+  EXPECT_EQ(refused.inserted + refused.duplicates + refused.quarantined, 0u);
+  expect_same_stats(stats_of(*store), before);
+  auto cp = checkpoint_of(*store, "s");
+  EXPECT_EQ(cp.cursor, cp_before.cursor);
+  EXPECT_EQ(cp.pages, cp_before.pages);
+  EXPECT_EQ(cp.records_in, cp_before.records_in);
+  EXPECT_TRUE(versions_of(*store, stale_rec.key).empty());
+  EXPECT_TRUE(all_quarantined(*store).empty());
+
+  // Mixed with good batches in one commit call: only the stale one is refused.
+  auto other_rec = keyed(make_record("GBAYE0601498", "o1", 2));
+  auto next_rec = keyed(make_record("USRC17607839", "t2", 3));
+  auto other = make_batch("other", "", "o1", {other_rec});
+  auto next = make_batch("s", "c1", "c2", {next_rec});
+  auto again = make_batch("s", "c1", "c2", {next_rec});  // the same page twice: second is stale
+  auto outs = commit(*store, {&stale, &other, &next, &again});
+  ASSERT_EQ(outs.size(), 4u);
+  EXPECT_FALSE(outs[0].refused.empty());
+  EXPECT_TRUE(outs[1].refused.empty()) << outs[1].refused;
+  EXPECT_TRUE(outs[2].refused.empty()) << outs[2].refused;
+  EXPECT_FALSE(outs[3].refused.empty());
+  EXPECT_EQ(outs[1].page_seq, before.pages + 1);
+  EXPECT_EQ(outs[2].page_seq, before.pages + 2);
+  auto after = stats_of(*store);
+  EXPECT_EQ(after.pages, before.pages + 2);
+  EXPECT_EQ(after.record_versions, before.record_versions + 2);
+  EXPECT_EQ(after.quarantined, 0u);
+  EXPECT_EQ(after.audit_entries, before.audit_entries + 2);
+  EXPECT_TRUE(versions_of(*store, stale_rec.key).empty());
+  EXPECT_EQ(versions_of(*store, other_rec.key).size(), 1u);
+  EXPECT_EQ(checkpoint_of(*store, "s").cursor, "c2");
+  EXPECT_EQ(checkpoint_of(*store, "s").pages, 2u);
+  EXPECT_EQ(checkpoint_of(*store, "other").cursor, "o1");
+  auto audit = store->verify_audit();
+  ASSERT_TRUE(audit);
+  EXPECT_EQ(audit->entries, after.audit_entries);
+  EXPECT_EQ(audit->first_broken_seq, 0u);
+}
+
+TEST(ledger_store, set_cursor_moves_the_fence_and_is_audited) {
+  scratch_dir dir;
+  auto store = open_store(dir.path());
+  ASSERT_TRUE(store);
+  commit_one(*store, make_batch("s", "", "c1", {keyed(make_record("USRC17607839", "t1", 1))}));
+  ASSERT_TRUE(store->set_cursor("s", "c9", "operator"));
+  auto cp = checkpoint_of(*store, "s");
+  EXPECT_EQ(cp.cursor, "c9");
+  EXPECT_EQ(cp.pages, 1u);
+  EXPECT_EQ(cp.inserted, 1u);
+  EXPECT_FALSE(commit_one(*store, make_batch("s", "c1", "c2", {})).refused.empty());
+  EXPECT_TRUE(commit_one(*store, make_batch("s", "c9", "c10", {})).refused.empty());
+  EXPECT_EQ(stats_of(*store).audit_entries, 3u);
+  auto audit = store->verify_audit();
+  ASSERT_TRUE(audit);
+  EXPECT_EQ(audit->entries, 3u);
+  EXPECT_EQ(audit->first_broken_seq, 0u);
+}
+
+// --- quarantine ----------------------------------------------------------------------------------
+
+TEST(ledger_store, quarantined_items_keep_raw_bytes_and_errors_and_repeats_are_duplicates) {
+  scratch_dir dir;
+  auto store = open_store(dir.path());
+  ASSERT_TRUE(store);
+  using namespace std::string_literals;
+  const std::string raw1 = "{\"isrc\": \"bad\", \"x\": \"caf\xc3\xa9\\u0000\"}\n\t"s;
+  const std::string raw2 = "binary\0bytes\xff"s;
+  auto q1 = quarantine_item("s", raw1, 3);
+  auto q2 = quarantine_item("s", raw2, 4);
+  ASSERT_NE(q1.key, q2.key);
+  auto b1 = make_batch("s", "", "c1", {}, {q1, q2});
+  auto o1 = commit_one(*store, b1);
+  EXPECT_EQ(o1.quarantined, 2u);
+  EXPECT_EQ(o1.duplicates, 0u);
+
+  auto items = all_quarantined(*store);
+  ASSERT_EQ(items.size(), 2u);
+  std::map<std::string, stored_quarantine> by_raw;
+  for (const auto& q : items) by_raw[q.raw] = q;
+  ASSERT_EQ(by_raw.count(raw1), 1u);
+  ASSERT_EQ(by_raw.count(raw2), 1u);
+  const auto& s1 = by_raw[raw1];
+  EXPECT_EQ(s1.key, q1.key);
+  EXPECT_EQ(s1.kind, "record");
+  EXPECT_EQ(s1.source, "s");
+  EXPECT_EQ(s1.request, b1.request);
+  EXPECT_EQ(s1.position, 3u);
+  ASSERT_EQ(s1.errors.size(), 2u);
+  EXPECT_EQ(s1.errors[0].code, ec::bad_isrc);
+  EXPECT_EQ(s1.errors[0].message, q1.errors[0].message);
+  EXPECT_EQ(s1.errors[1].code, ec::missing_field);
+  EXPECT_EQ(s1.errors[1].message, q1.errors[1].message);
+  EXPECT_EQ(by_raw[raw2].position, 4u);
+
+  // The same item again (next page, or twice in one page) is counted once, as a duplicate.
+  auto o2 = commit_one(*store, make_batch("s", "c1", "c2", {}, {q1, q2, q2}));
+  EXPECT_EQ(o2.quarantined, 0u);
+  EXPECT_EQ(o2.duplicates, 3u);
+  auto q3 = quarantine_item("s", "new raw", 0);
+  auto o3 = commit_one(*store, make_batch("s", "c2", "c3", {}, {q3, q3}));
+  EXPECT_EQ(o3.quarantined, 1u);
+  EXPECT_EQ(o3.duplicates, 1u);
+  EXPECT_EQ(stats_of(*store).quarantined, 3u);
+  auto cp = checkpoint_of(*store, "s");
+  EXPECT_EQ(cp.quarantined, 3u);
+  EXPECT_EQ(cp.duplicates, 4u);
+}
+
+TEST(ledger_store, corrupt_page_is_quarantined_whole_and_the_cursor_stays) {
+  scratch_dir dir;
+  auto store = open_store(dir.path());
+  ASSERT_TRUE(store);
+  commit_one(*store, make_batch("s", "", "c1", {keyed(make_record("USRC17607839", "t1", 1))}));
+  ingest_batch bad = make_batch("s", "c1", "c2", {});
+  bad.body = "{\"data\": [ {\"isrc\": trunc";
+  bad.body_sha256 = to_hex(sha256::digest(bad.body));
+  bad.page_errors = {failure{ec::bad_json, "s GET: invalid JSON at line 1 column 27"}};
+  bad.records_in = 0;
+  const auto before = stats_of(*store);
+  auto o = commit_one(*store, bad);
+  EXPECT_TRUE(o.page_quarantined);
+  EXPECT_TRUE(o.refused.empty());
+  EXPECT_EQ(o.page_seq, 0u);
+
+  auto cp = checkpoint_of(*store, "s");
+  EXPECT_EQ(cp.cursor, "c1");
+  EXPECT_EQ(cp.page_faults, 1u);
+  EXPECT_EQ(cp.pages, 1u);
+  EXPECT_EQ(cp.records_in, 1u);
+  auto st = stats_of(*store);
+  EXPECT_EQ(st.pages, before.pages);
+  EXPECT_EQ(st.record_versions, before.record_versions);
+  EXPECT_EQ(st.quarantined, before.quarantined + 1);
+  EXPECT_EQ(st.audit_entries, before.audit_entries + 1);
+  auto items = all_quarantined(*store);
+  ASSERT_EQ(items.size(), 1u);
+  EXPECT_EQ(items[0].kind, "page");
+  EXPECT_EQ(items[0].raw, bad.body);
+  EXPECT_EQ(items[0].source, "s");
+  EXPECT_EQ(items[0].request, bad.request);
+  ASSERT_EQ(items[0].errors.size(), 1u);
+  EXPECT_EQ(items[0].errors[0].code, ec::bad_json);
+  EXPECT_EQ(items[0].errors[0].message, bad.page_errors[0].message);
+
+  // The fetch is retried from the unchanged cursor and succeeds.
+  auto retry = make_batch("s", "c1", "c2", {keyed(make_record("USRC17607839", "t2", 1))});
+  auto o2 = commit_one(*store, retry);
+  EXPECT_TRUE(o2.refused.empty()) << o2.refused;
+  EXPECT_EQ(o2.page_seq, 2u);
+  EXPECT_EQ(checkpoint_of(*store, "s").cursor, "c2");
+  EXPECT_EQ(checkpoint_of(*store, "s").page_faults, 1u);
+}
+
+TEST(ledger_store, corrupt_first_page_keeps_the_cursor_it_was_fetched_at) {
+  scratch_dir dir;
+  auto store = open_store(dir.path());
+  ASSERT_TRUE(store);
+  // An offset-style endpoint starts at "0"; its very first page is not JSON.
+  ingest_batch bad = make_batch("offset_src", "0", "1000", {});
+  bad.body = "<html>502</html>";
+  bad.page_errors = {failure{ec::bad_json, "offset_src: invalid JSON"}};
+  bad.records_in = 0;
+  auto o = commit_one(*store, bad);
+  EXPECT_TRUE(o.page_quarantined);
+  auto cp = checkpoint_of(*store, "offset_src");
+  EXPECT_EQ(cp.cursor, "0") << "the cursor must stay where the page was fetched";
+  EXPECT_EQ(cp.page_faults, 1u);
+  // The retry from the same cursor is accepted.
+  auto retry = make_batch("offset_src", "0", "1000", {keyed(make_record("USRC17607839", "t1", 1))});
+  auto o2 = commit_one(*store, retry);
+  EXPECT_TRUE(o2.refused.empty()) << o2.refused;
+  EXPECT_EQ(o2.inserted, 1u);
+}
+
+// --- checkpoint counters -------------------------------------------------------------------------
+
+TEST(ledger_store, checkpoint_counters_sum_across_batches_and_balance) {
+  scratch_dir dir;
+  auto store = open_store(dir.path());
+  ASSERT_TRUE(store);
+  auto a = keyed(make_record("USRC17607839", "a", 1));
+  auto b = keyed(make_record("USRC17607839", "b", 2), record_state::pending_reconciliation);
+  auto c = keyed(make_record("GBAYE0601498", "c", 3));
+  auto a2 = a;
+  a2.record.revenue = money::from_units(11);
+  auto b2 = b;
+  b2.record.units = 3;
+  auto q1 = quarantine_item("s", "q1", 0);
+  auto q2 = quarantine_item("s", "q2", 1);
+
+  struct step {
+    std::vector<keyed_record> records;
+    std::vector<quarantined_item> quarantined;
+    uint64_t inserted, restatements, duplicates, quarantined_n, pending;
+  };
+  const std::vector<step> steps = {
+      {{a, b}, {q1}, 2, 0, 0, 1, 1},    {{a, c, c}, {q1, q2}, 1, 0, 3, 1, 0},
+      {{a2, b2, b}, {}, 0, 3, 0, 0, 2},  // b after b2: content differs from the latest again
+      {{}, {}, 0, 0, 0, 0, 0},          {{a2, b, c}, {q2}, 0, 0, 4, 0, 0},
+  };
+  std::vector<ingest_batch> batches;
+  for (std::size_t i = 0; i < steps.size(); ++i)
+    batches.push_back(make_batch("s", i == 0 ? "" : "c" + std::to_string(i), "c" + std::to_string(i + 1),
+                                 steps[i].records, steps[i].quarantined));
+  // The first two in one commit call, the rest one by one.
+  auto outs = commit(*store, {&batches[0], &batches[1]});
+  for (std::size_t i = 2; i < batches.size(); ++i) outs.push_back(commit_one(*store, batches[i]));
+  ASSERT_EQ(outs.size(), steps.size());
+
+  source_checkpoint sum;
+  for (std::size_t i = 0; i < steps.size(); ++i) {
+    SCOPED_TRACE("batch " + std::to_string(i));
+    const auto& o = outs[i];
+    EXPECT_TRUE(o.refused.empty()) << o.refused;
+    EXPECT_EQ(o.records_in, batches[i].records_in);
+    EXPECT_EQ(o.inserted, steps[i].inserted);
+    EXPECT_EQ(o.restatements, steps[i].restatements);
+    EXPECT_EQ(o.duplicates, steps[i].duplicates);
+    EXPECT_EQ(o.quarantined, steps[i].quarantined_n);
+    EXPECT_EQ(o.pending, steps[i].pending);
+    EXPECT_EQ(o.records_in, o.inserted + o.restatements + o.duplicates + o.quarantined);
+    sum.records_in += o.records_in;
+    sum.inserted += o.inserted;
+    sum.restatements += o.restatements;
+    sum.duplicates += o.duplicates;
+    sum.quarantined += o.quarantined;
+    sum.pending += o.pending;
+  }
+  auto cp = checkpoint_of(*store, "s");
+  EXPECT_EQ(cp.cursor, "c5");
+  EXPECT_EQ(cp.pages, steps.size());
+  EXPECT_EQ(cp.records_in, sum.records_in);
+  EXPECT_EQ(cp.records_in, 15u);
+  EXPECT_EQ(cp.inserted, sum.inserted);
+  EXPECT_EQ(cp.restatements, sum.restatements);
+  EXPECT_EQ(cp.duplicates, sum.duplicates);
+  EXPECT_EQ(cp.quarantined, sum.quarantined);
+  EXPECT_EQ(cp.pending, sum.pending);
+  EXPECT_EQ(cp.page_faults, 0u);
+  EXPECT_EQ(cp.records_in, cp.inserted + cp.restatements + cp.duplicates + cp.quarantined);
+  auto st = stats_of(*store);
+  EXPECT_EQ(st.record_versions, cp.inserted + cp.restatements);
+  EXPECT_EQ(st.quarantined, cp.quarantined);
+  EXPECT_EQ(st.pages, steps.size());
+  auto all = store->checkpoints();
+  ASSERT_TRUE(all);
+  ASSERT_EQ(all->size(), 1u);
+  EXPECT_EQ(all->front().first, "s");
+  EXPECT_EQ(all->front().second.records_in, cp.records_in);
+}
+
+// --- index prefix collision ----------------------------------------------------------------------
+
+TEST(ledger_store, keys_sharing_their_first_eight_bytes_stay_distinct) {
+  scratch_dir dir;
+  auto store = open_store(dir.path());
+  ASSERT_TRUE(store);
+  record_key k1{}, k2{}, k3{};
+  for (std::size_t i = 0; i < 32; ++i) {
+    k1[i] = static_cast<uint8_t>(0xA0 + i);
+    k2[i] = k1[i];
+    k3[i] = k1[i];
+  }
+  k2[31] ^= 0x01;  // differs only in its last byte
+  k3[8] ^= 0x80;   // differs right after the shared prefix
+  auto r1 = keyed_with(k1, make_record("USRC17607839", "one", 100));
+  auto r2 = keyed_with(k2, make_record("GBAYE0601498", "two", 200));
+  auto o1 = commit_one(*store, make_batch("s", "", "c1", {r1, r2}));
+  EXPECT_EQ(o1.inserted, 2u);
+  EXPECT_EQ(o1.duplicates, 0u);
+  auto v1 = versions_of(*store, k1);
+  auto v2 = versions_of(*store, k2);
+  ASSERT_EQ(v1.size(), 1u);
+  ASSERT_EQ(v2.size(), 1u);
+  EXPECT_EQ(v1[0].key, k1);
+  EXPECT_EQ(v1[0].record, r1.record);
+  EXPECT_EQ(v2[0].key, k2);
+  EXPECT_EQ(v2[0].record, r2.record);
+  EXPECT_TRUE(versions_of(*store, k3).empty());
+
+  // A repeat of each is a duplicate of the right one; a changed r2 restates r2 only.
+  auto r2b = r2;
+  r2b.record.revenue = money::from_units(250);
+  auto o2 = commit_one(*store, make_batch("s", "c1", "c2", {r2, r1, r2b}));
+  EXPECT_EQ(o2.duplicates, 2u);
+  EXPECT_EQ(o2.restatements, 1u);
+  EXPECT_EQ(o2.inserted, 0u);
+  v1 = versions_of(*store, k1);
+  v2 = versions_of(*store, k2);
+  ASSERT_EQ(v1.size(), 1u);
+  ASSERT_EQ(v2.size(), 2u);
+  EXPECT_EQ(v2[1].record.revenue.units(), 250);
+  EXPECT_EQ(v2[1].prev_seq, v2[0].seq);
+
+  // Then a changed r1 restates r1, and the third key is a new record beside both.
+  auto r1b = r1;
+  r1b.record.units = 1;
+  auto r3 = keyed_with(k3, make_record("FRZ039800212", "three", 300));
+  auto o3 = commit_one(*store, make_batch("s", "c2", "c3", {r1b, r2b, r3}));
+  EXPECT_EQ(o3.restatements, 1u);
+  EXPECT_EQ(o3.duplicates, 1u);
+  EXPECT_EQ(o3.inserted, 1u);
+  v1 = versions_of(*store, k1);
+  ASSERT_EQ(v1.size(), 2u);
+  EXPECT_EQ(v1[1].record.units, 1);
+  EXPECT_EQ(v1[1].key, k1);
+  EXPECT_EQ(versions_of(*store, k2).size(), 2u);
+  EXPECT_EQ(versions_of(*store, k3).size(), 1u);
+  EXPECT_EQ(stats_of(*store).record_versions, 5u);
+
+  // And the index survives a reopen.
+  store.reset();
+  store = open_store(dir.path());
+  ASSERT_TRUE(store);
+  auto o4 = commit_one(*store, make_batch("s", "c3", "c4", {r1b, r2b, r3}));
+  EXPECT_EQ(o4.duplicates, 3u);
+  EXPECT_EQ(o4.inserted + o4.restatements, 0u);
+}
+
+// --- audit chain ---------------------------------------------------------------------------------
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+void write_file(const std::string& path, const std::string& bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+TEST(ledger_store, intact_audit_chain_verifies) {
+  scratch_dir dir;
+  auto store = open_store(dir.path());
+  ASSERT_TRUE(store);
+  auto empty = store->verify_audit();
+  ASSERT_TRUE(empty);
+  EXPECT_EQ(empty->entries, 0u);
+  EXPECT_EQ(empty->first_broken_seq, 0u);
+  auto b1 = make_batch("s", "", "c1", {keyed(make_record("USRC17607839", "t1", 1))});
+  auto b2 = make_batch("s", "c1", "c2", {});
+  commit(*store, {&b1, &b2});
+  ASSERT_TRUE(store->audit("record.released", "operator", "abc", "because"));
+  ASSERT_TRUE(store->set_cursor("s", "c7", "operator"));
+  auto v = store->verify_audit();
+  ASSERT_TRUE(v);
+  EXPECT_EQ(v->entries, 4u);
+  EXPECT_EQ(v->entries, stats_of(*store).audit_entries);
+  EXPECT_EQ(v->first_broken_seq, 0u) << v->detail;
+}
+
+class ledger_audit_tamper : public ::testing::TestWithParam<uint64_t> {};
+
+TEST_P(ledger_audit_tamper, names_the_entry_whose_bytes_changed) {
+  const uint64_t target = GetParam();
+  constexpr uint64_t total = 4;
+  scratch_dir dir;
+  std::string marker;
+  {
+    auto store = open_store(dir.path());
+    ASSERT_TRUE(store);
+    for (uint64_t i = 1; i <= total; ++i) {
+      auto b = make_batch("s", i == 1 ? "" : "c" + std::to_string(i - 1), "c" + std::to_string(i),
+                          {keyed(make_record("USRC17607839", "t" + std::to_string(i), 1))});
+      // The correlation id is in the page too, but "correlation=" only in the audit entry's details.
+      b.correlation_id = "tamper-marker-" + std::to_string(i) + "-x";
+      b.request = "GET /tamper-marker-" + std::to_string(i);
+      commit_one(*store, b);
+    }
+    marker = "correlation=tamper-marker-" + std::to_string(target) + "-x";
+    auto v = store->verify_audit();
+    ASSERT_TRUE(v);
+    ASSERT_EQ(v->first_broken_seq, 0u);
+  }
+  const std::string data_path = dir.sub("data.mdb");
+  std::string bytes = read_file(data_path);
+  ASSERT_FALSE(bytes.empty());
+  std::size_t hits = 0;
+  for (auto pos = bytes.find(marker); pos != std::string::npos; pos = bytes.find(marker, pos + 1)) {
+    bytes[pos + marker.size() - 1] ^= 0x01;  // 'x' -> 'y': a one-bit change in the details text
+    ++hits;
+  }
+  // Copy-on-write may leave stale copies in free pages; flipping those too is harmless.
+  ASSERT_GE(hits, 1u);
+  write_file(data_path, bytes);
+
+  auto store = open_store(dir.path(), /*read_only=*/true);
+  ASSERT_TRUE(store);
+  auto v = store->verify_audit();
+  ASSERT_TRUE(v) << v.error().message;
+  EXPECT_EQ(v->first_broken_seq, target) << v->detail;
+  EXPECT_FALSE(v->detail.empty());
+}
+
+INSTANTIATE_TEST_SUITE_P(first_middle_last, ledger_audit_tamper, ::testing::Values(1u, 2u, 3u, 4u));
+
+// --- open ----------------------------------------------------------------------------------------
+
+TEST(ledger_store, second_open_of_the_same_directory_fails_while_the_first_is_open) {
+  scratch_dir dir;
+  auto first = open_store(dir.path());
+  ASSERT_TRUE(first);
+  ledger_options opts;
+  opts.dir = dir.path();
+  opts.map_size_mib = 64;
+  auto second = ledger_store::open(opts);
+  ASSERT_FALSE(second);
+  EXPECT_EQ(second.error().code, ec::storage_failure);
+  EXPECT_NE(second.error().message.find("another dspsync engine"), std::string::npos)
+      << second.error().message;
+  // The refused open did not disturb the first engine, and the lock goes with it.
+  auto b = make_batch("s", "", "c1", {keyed(make_record("USRC17607839", "t1", 1))});
+  EXPECT_EQ(commit_one(*first, b).inserted, 1u);
+  first.reset();
+  auto third = ledger_store::open(opts);
+  ASSERT_TRUE(third) << third.error().message;
+  EXPECT_EQ((*third)->stats()->record_versions, 1u);
+}
+
+TEST(ledger_store, foreign_lmdb_environment_is_refused) {
+  scratch_dir dir;
+  {
+    MDB_env* env = nullptr;
+    ASSERT_EQ(mdb_env_create(&env), MDB_SUCCESS);
+    ASSERT_EQ(mdb_env_set_maxdbs(env, 4), MDB_SUCCESS);
+    ASSERT_EQ(mdb_env_open(env, dir.path().c_str(), 0, 0600), MDB_SUCCESS);
+    MDB_txn* txn = nullptr;
+    ASSERT_EQ(mdb_txn_begin(env, nullptr, 0, &txn), MDB_SUCCESS);
+    MDB_dbi dbi = 0;
+    ASSERT_EQ(mdb_dbi_open(txn, "other", MDB_CREATE, &dbi), MDB_SUCCESS);
+    std::string k = "key", v = "value";
+    MDB_val kv{k.size(), k.data()}, vv{v.size(), v.data()};
+    ASSERT_EQ(mdb_put(txn, dbi, &kv, &vv, 0), MDB_SUCCESS);
+    ASSERT_EQ(mdb_txn_commit(txn), MDB_SUCCESS);
+    mdb_env_close(env);
+  }
+  ledger_options opts;
+  opts.dir = dir.path();
+  opts.map_size_mib = 64;
+  auto s = ledger_store::open(opts);
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().code, ec::storage_failure);
+  EXPECT_NE(s.error().message.find("not a dspsync ledger"), std::string::npos) << s.error().message;
+  EXPECT_NE(s.error().message.find(dir.path()), std::string::npos) << s.error().message;
+}
+
+TEST(ledger_store, environment_with_another_format_tag_is_refused) {
+  scratch_dir dir;
+  {
+    MDB_env* env = nullptr;
+    ASSERT_EQ(mdb_env_create(&env), MDB_SUCCESS);
+    ASSERT_EQ(mdb_env_set_maxdbs(env, 4), MDB_SUCCESS);
+    ASSERT_EQ(mdb_env_open(env, dir.path().c_str(), 0, 0600), MDB_SUCCESS);
+    MDB_txn* txn = nullptr;
+    ASSERT_EQ(mdb_txn_begin(env, nullptr, 0, &txn), MDB_SUCCESS);
+    MDB_dbi dbi = 0;
+    ASSERT_EQ(mdb_dbi_open(txn, "meta", MDB_CREATE, &dbi), MDB_SUCCESS);
+    std::string k = "format", v = "someone-else/3";
+    MDB_val kv{k.size(), k.data()}, vv{v.size(), v.data()};
+    ASSERT_EQ(mdb_put(txn, dbi, &kv, &vv, 0), MDB_SUCCESS);
+    ASSERT_EQ(mdb_txn_commit(txn), MDB_SUCCESS);
+    mdb_env_close(env);
+  }
+  ledger_options opts;
+  opts.dir = dir.path();
+  opts.map_size_mib = 64;
+  auto s = ledger_store::open(opts);
+  ASSERT_FALSE(s);
+  EXPECT_NE(s.error().message.find("someone-else/3"), std::string::npos) << s.error().message;
+}
+
+TEST(ledger_store, open_errors_name_the_directory) {
+  scratch_dir dir;
+  struct open_case {
+    std::string what;
+    std::string path;
+    bool read_only;
+    bool create;
+    std::string expect;
+  };
+  write_file(dir.sub("plain-file"), "not a directory");
+  const std::vector<open_case> cases = {
+      {"missing parent", dir.sub("no/such/parent"), false, true, "parent"},
+      {"not a directory", dir.sub("plain-file"), false, true, "not a directory"},
+      {"read-only on a missing dir", dir.sub("missing"), true, true, "missing"},
+      {"no create on a missing dir", dir.sub("missing2"), false, false, "missing2"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.what);
+    ledger_options opts;
+    opts.dir = c.path;
+    opts.map_size_mib = 64;
+    opts.read_only = c.read_only;
+    opts.create = c.create;
+    auto s = ledger_store::open(opts);
+    ASSERT_FALSE(s);
+    EXPECT_EQ(s.error().code, ec::storage_failure);
+    EXPECT_NE(s.error().message.find(c.path), std::string::npos) << s.error().message;
+    EXPECT_NE(s.error().message.find(c.expect), std::string::npos) << s.error().message;
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir.sub("missing")));
+  EXPECT_FALSE(std::filesystem::exists(dir.sub("missing2")));
+}
+
+TEST(ledger_store, creates_a_missing_directory_and_keeps_its_files_private) {
+  scratch_dir dir;
+  const std::string data_dir = dir.sub("ledger");
+  auto store = open_store(data_dir);
+  ASSERT_TRUE(store);
+  commit_one(*store, make_batch("s", "", "c1", {keyed(make_record("USRC17607839", "t1", 1))}));
+  struct stat st {};
+  ASSERT_EQ(::stat((data_dir + "/data.mdb").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  ASSERT_EQ(::stat(data_dir.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0077, 0u) << "the data directory is readable by others";
+}
+
+TEST(ledger_store, read_only_open_reads_but_does_not_lock_out_the_writer) {
+  scratch_dir dir;
+  {
+    auto store = open_store(dir.path());
+    ASSERT_TRUE(store);
+    commit_one(*store, make_batch("s", "", "c1", {keyed(make_record("USRC17607839", "t1", 1))}));
+  }
+  auto ro = open_store(dir.path(), /*read_only=*/true);
+  ASSERT_TRUE(ro);
+  EXPECT_EQ(stats_of(*ro).record_versions, 1u);
+  EXPECT_EQ(checkpoint_of(*ro, "s").cursor, "c1");
+}
+
+}  // namespace
+}  // namespace dspsync
