@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cctype>
+#include <condition_variable>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -60,6 +61,8 @@ struct recorded_exchange {
 struct replay_book {
   std::unordered_map<std::string, recorded_exchange> exchanges;
   std::mutex mutex;
+  /// Signalled whenever a request is logged (`wait_for_requests`).
+  std::condition_variable logged;
   std::vector<replay_request_log_entry> log;
   std::optional<fault_plan> faults;
   /// The last recorded response served per method and path (query ignored), for `repeat_previous`.
@@ -319,6 +322,7 @@ class session : public std::enable_shared_from_this<session> {
       book_->log.push_back(
           {received, method, target, logged_status(f, found), f ? to_string(f->kind) : std::string()});
     }
+    book_->logged.notify_all();
     build_response(f, found, method, target, received);
     return f;
   }
@@ -506,6 +510,11 @@ void replay_server::stop() {
 std::vector<replay_request_log_entry> replay_server::request_log() const {
   std::lock_guard<std::mutex> lock(impl_->book->mutex);
   return impl_->book->log;
+}
+
+bool replay_server::wait_for_requests(std::size_t n, std::chrono::milliseconds timeout) const {
+  std::unique_lock<std::mutex> lock(impl_->book->mutex);
+  return impl_->book->logged.wait_for(lock, timeout, [&] { return impl_->book->log.size() >= n; });
 }
 
 std::size_t replay_server::requests_served() const {

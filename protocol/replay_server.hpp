@@ -70,6 +70,9 @@ class replay_server {
   void stop();
   /// Every request received, in order of arrival, with the time and the status served.
   std::vector<replay_request_log_entry> request_log() const;
+  /// Waits until at least `n` requests have been received, or `timeout` passes; true when they
+  /// have. Lets a test act at a point of the client's progress without sleeping.
+  bool wait_for_requests(std::size_t n, std::chrono::milliseconds timeout) const;
   /// Number of requests answered (matched or not).
   std::size_t requests_served() const;
 

@@ -314,7 +314,21 @@ expected<std::vector<batch_outcome>> ledger_store::commit(const std::vector<cons
         uint32_t version = 1;
         uint64_t prev = 0;
         if (latest) {
-          if (record_codec::content_of(latest->second) == content) {
+          // A copy of ANY known version is a duplicate (a DSP re-sending the original after its
+          // restatement must not flip the record back); only unseen content restates.
+          bool seen = false;
+          std::string_view v = latest->second;
+          for (uint64_t at = latest->first;;) {
+            if (record_codec::content_of(v) == content) {
+              seen = true;
+              break;
+            }
+            at = record_codec::prev_of(v);
+            if (at == 0) break;
+            if (!lmdb::get(t, s.records, codec::u64_key(at), v))
+              throw lmdb::error("version chain points at a missing record", MDB_CORRUPTED);
+          }
+          if (seen) {
             ++out.duplicates;
             continue;
           }

@@ -72,6 +72,11 @@ std::string_view content_of(std::string_view value) {
   return c;
 }
 
+uint64_t prev_of(std::string_view value) {
+  if (value.size() < header_size) corrupt();
+  return codec::reader::decode_u64be(value.substr(38, 8));
+}
+
 uint32_t version_of(std::string_view value) {
   if (value.size() < header_size) corrupt();
   return get_u32be(value.substr(2, 4));

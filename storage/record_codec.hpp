@@ -26,6 +26,9 @@ std::string_view key_of(std::string_view value);
 /// The content bytes of a stored value.
 std::string_view content_of(std::string_view value);
 
+/// The sequence of the previous version (0 for the first).
+uint64_t prev_of(std::string_view value);
+
 /// The version number of a stored value.
 uint32_t version_of(std::string_view value);
 

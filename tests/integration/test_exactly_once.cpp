@@ -1,0 +1,152 @@
+// Exactly-once across crashes: `dspsync run` as a child process against an in-process replay DSP,
+// killed with SIGKILL at points of its progress and restarted on the same data directory, must end
+// with a records database identical to an uninterrupted run.
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <random>
+
+#include "protocol/recording.hpp"
+#include "protocol/replay_server.hpp"
+#include "storage/ledger_store.hpp"
+#include "tests/support/process.hpp"
+#include "tests/support/temp_dir.hpp"
+
+namespace dspsync::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+struct fixture_dsp {
+  std::vector<recording> recordings;
+  std::unique_ptr<replay_server> server;
+};
+
+fixture_dsp start_dsp(std::size_t records_per_endpoint) {
+  fixture_dsp f;
+  std::vector<har_archive> hars;
+  int i = 0;
+  for (auto style : {pagination_style::cursor, pagination_style::offset, pagination_style::next_url,
+                     pagination_style::updated_since}) {
+    recording_options ro;
+    ro.style = style;
+    ro.records = records_per_endpoint;
+    ro.seed = 100 + static_cast<uint64_t>(i);
+    ro.page_size = 200;
+    ro.endpoint_name = std::string("ep-") + to_string(style);
+    ro.dsp = "dsp" + std::to_string(i++);
+    ro.path = "/v1/" + ro.endpoint_name;
+    f.recordings.push_back(generate_recording(ro));
+    hars.push_back(f.recordings.back().har);
+  }
+  f.server = std::move(*replay_server::start(std::move(hars)));
+  return f;
+}
+
+std::string write_config(const fixture_dsp& dsp, const std::string& data_dir, const std::string& path) {
+  std::string json = "{\n\"data_dir\": \"" + data_dir +
+                     "\",\n\"pipeline\": {\"max_pages_per_commit\": 8},\n\"endpoints\": [\n";
+  for (std::size_t i = 0; i < dsp.recordings.size(); ++i) {
+    auto ep = dsp.recordings[i].endpoint;
+    ep.base_url = dsp.server->origin();
+    json += endpoint_config_json(ep);
+    json += i + 1 < dsp.recordings.size() ? ",\n" : "\n";
+  }
+  json += "]}\n";
+  std::ofstream(path) << json;
+  return path;
+}
+
+std::string dump(const std::string& data_dir, const temp_dir& scratch) {
+  auto [code, out] = run_command({DSPSYNC_BINARY, "dump", "--data-dir", data_dir}, scratch.sub("dump.out"));
+  EXPECT_EQ(code, 0) << out;
+  return out;
+}
+
+std::vector<std::pair<std::string, source_checkpoint>> checkpoints(const std::string& data_dir) {
+  ledger_options lo;
+  lo.dir = data_dir;
+  lo.read_only = true;
+  auto store = ledger_store::open(lo);
+  EXPECT_TRUE(store) << store.error().message;
+  return *(*store)->checkpoints();
+}
+
+void expect_same_totals(const std::vector<std::pair<std::string, source_checkpoint>>& a,
+                        const std::vector<std::pair<std::string, source_checkpoint>>& b) {
+  ASSERT_EQ(a.size(), b.size());
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    SCOPED_TRACE(a[i].first);
+    EXPECT_EQ(a[i].first, b[i].first);
+    EXPECT_EQ(a[i].second.cursor, b[i].second.cursor);
+    EXPECT_EQ(a[i].second.pages, b[i].second.pages);
+    EXPECT_EQ(a[i].second.records_in, b[i].second.records_in);
+    EXPECT_EQ(a[i].second.inserted, b[i].second.inserted);
+    EXPECT_EQ(a[i].second.restatements, b[i].second.restatements);
+    EXPECT_EQ(a[i].second.duplicates, b[i].second.duplicates);
+    EXPECT_EQ(a[i].second.quarantined, b[i].second.quarantined);
+  }
+}
+
+TEST(exactly_once, sigkill_at_random_points_then_restart_matches_an_uninterrupted_run) {
+  temp_dir dir;
+  auto dsp = start_dsp(4000);
+
+  // The uninterrupted reference run.
+  auto clean_cfg = write_config(dsp, dir.sub("clean"), dir.sub("clean.json"));
+  auto [clean_code, clean_out] = run_command(
+      {DSPSYNC_BINARY, "run", "--config", clean_cfg, "--once", "--log-file", dir.sub("clean.log")},
+      dir.sub("clean.out"));
+  ASSERT_EQ(clean_code, 0) << clean_out;
+  auto reference = dump(dir.sub("clean"), dir);
+  ASSERT_FALSE(reference.empty());
+
+  // The same DSP from the start, killed again and again.
+  dsp = start_dsp(4000);
+  auto crash_cfg = write_config(dsp, dir.sub("crash"), dir.sub("crash.json"));
+  const char* env_kills = std::getenv("DSPSYNC_CRASH_KILLS");
+  const int kills = env_kills != nullptr ? std::atoi(env_kills) : 8;
+  std::mt19937 rng(2026);
+  int killed = 0;
+  bool finished = false;
+  for (int round = 0; round < kills && !finished; ++round) {
+    child_process p(
+        {DSPSYNC_BINARY, "run", "--config", crash_cfg, "--once", "--log-file", dir.sub("crash.log")},
+        dir.sub("crash.out"));
+    ASSERT_TRUE(p.started());
+    // Kill after a random number of further requests: mid-fetch, mid-validation or mid-commit.
+    auto target = dsp.server->requests_served() + 1 + rng() % 12;
+    while (!dsp.server->wait_for_requests(target, 20ms))
+      if (p.exited()) break;
+    if (p.exited()) {
+      int status = p.wait(0ms);
+      ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "status " << status;
+      finished = true;
+      break;
+    }
+    p.kill(SIGKILL);
+    int status = p.wait(30s);
+    ASSERT_TRUE(WIFSIGNALED(status)) << "status " << status;
+    ++killed;
+  }
+  if (!finished) {
+    auto [code, out] = run_command(
+        {DSPSYNC_BINARY, "run", "--config", crash_cfg, "--once", "--log-file", dir.sub("crash.log")},
+        dir.sub("final.out"));
+    ASSERT_EQ(code, 0) << out;
+  }
+  std::cout << "[ exactly_once ] survived " << killed << " SIGKILLs\n";
+  EXPECT_GE(killed, std::min(kills, 3));
+  auto crashed = dump(dir.sub("crash"), dir);
+  EXPECT_EQ(crashed.size(), reference.size());
+  EXPECT_TRUE(crashed == reference) << "the records database differs from the uninterrupted run";
+  expect_same_totals(checkpoints(dir.sub("clean")), checkpoints(dir.sub("crash")));
+  auto [audit_code, audit_out] =
+      run_command({DSPSYNC_BINARY, "audit", "verify", "--data-dir", dir.sub("crash")}, dir.sub("audit.out"));
+  EXPECT_EQ(audit_code, 0) << audit_out;
+}
+
+}  // namespace
+}  // namespace dspsync::test
