@@ -29,6 +29,11 @@ expected<std::unique_ptr<engine>> engine::start(engine_config cfg, engine_option
   ss.make_transport = std::move(opts.make_transport);
   ss.once = opts.once;
   ss.seed = opts.seed;
+  const auto& sv = e->config_->supervision;
+  ss.max_restarts = sv.max_restarts;
+  ss.restart_window = sv.window;
+  ss.restart_delay = sv.restart_delay;
+  ss.restart_delay_cap = sv.restart_delay_cap;
   e->supervisor_ = e->system_->spawn(supervisor, std::move(ss));
   return expected<std::unique_ptr<engine>>(std::move(e));
 }

@@ -199,9 +199,10 @@ const object_schema pagination_schema{
      "next_pointer", "total_pointer", "initial_since"},
     {}};
 const object_schema rate_schema{{"requests_per_second", "burst", "group"}, {}};
-const object_schema backoff_schema{{"base_ms", "cap_ms", "max_attempts", "retry_after_ceiling_s"}, {}};
+const object_schema backoff_schema{
+    {"base_ms", "cap_ms", "max_attempts", "retry_after_ceiling_s", "page_retries"}, {}};
 const object_schema breaker_schema{{"threshold", "cooldown_s"}, {}};
-const object_schema schedule_schema{{"interval_s", "lag_s", "lookback_s"}, {}};
+const object_schema schedule_schema{{"interval_s", "lag_s", "lookback_s", "until_param", "retention_s"}, {}};
 const object_schema endpoint_schema{
     {"name", "dsp", "base_url", "path", "query", "auth", "pagination", "fields", "key_fields", "rate",
      "backoff", "breaker", "schedule", "timeout_ms", "ca_file"},
@@ -213,9 +214,15 @@ const object_schema endpoint_schema{
      {"schedule", &schedule_schema}}};
 const object_schema pipeline_schema{{"validators", "max_pages_in_flight", "max_pages_per_commit"}, {}};
 const object_schema console_schema{{"listen", "port", "token_env"}, {}};
-const object_schema engine_schema{
-    {"data_dir", "map_size_mib", "pipeline", "console", "pseudo_territories", "endpoints"},
-    {{"pipeline", &pipeline_schema}, {"console", &console_schema}}};
+const object_schema supervision_schema{
+    {"max_restarts", "window_s", "restart_delay_ms", "restart_delay_cap_ms"}, {}};
+const object_schema http_schema{{"listen", "port"}, {}};
+const object_schema engine_schema{{"data_dir", "map_size_mib", "pipeline", "supervision", "console", "http",
+                                   "pseudo_territories", "endpoints"},
+                                  {{"pipeline", &pipeline_schema},
+                                   {"supervision", &supervision_schema},
+                                   {"console", &console_schema},
+                                   {"http", &http_schema}}};
 
 /// Reports members the schema does not know. Secret-named members are left to `find_secrets`, which
 /// gives the more useful message.
@@ -709,6 +716,7 @@ endpoint_config read_endpoint(const json::object& obj, const std::string& path, 
     }
     b.integer("max_attempts", 1, no_max, e.backoff.max_attempts);
     b.duration("retry_after_ceiling_s", 0, e.backoff.retry_after_ceiling);
+    b.integer("page_retries", 0, 1000, e.backoff.page_retries);
   }
   if (const auto* o = in.object("breaker")) {
     object_reader b(*o, in.path("breaker"), breaker_schema, errors);
@@ -721,6 +729,8 @@ endpoint_config read_endpoint(const json::object& obj, const std::string& path, 
     s.duration("interval_s", 1, e.schedule.interval);
     s.duration("lag_s", 0, e.schedule.lag);
     s.duration("lookback_s", 0, e.schedule.lookback);
+    s.text("until_param", e.schedule.until_param);
+    s.duration("retention_s", 0, e.schedule.retention);
   }
   in.duration("timeout_ms", 1, e.timeout);
   in.text("ca_file", e.ca_file);
@@ -878,7 +888,25 @@ void read_engine(const json::object& root, engine_config& cfg, error_list& error
     p.integer("max_pages_in_flight", 1, no_max, cfg.pipeline.max_pages_in_flight);
     p.integer("max_pages_per_commit", 1, no_max, cfg.pipeline.max_pages_per_commit);
   }
+  if (const auto* o = in.object("supervision")) {
+    object_reader p(*o, "supervision", supervision_schema, errors);
+    p.integer("max_restarts", 0, 1000, cfg.supervision.max_restarts);
+    p.duration("window_s", 1, cfg.supervision.window);
+    p.duration("restart_delay_ms", 0, cfg.supervision.restart_delay);
+    p.duration("restart_delay_cap_ms", 0, cfg.supervision.restart_delay_cap);
+  }
   read_console(in, cfg.console);
+  if (const auto* o = in.object("http")) {
+    object_reader h(*o, "http", http_schema, errors);
+    h.integer("port", 0, 65535, cfg.http.port);
+    std::string listen;
+    if (h.text("listen", listen)) {
+      if (classify_listen(listen) == address_kind::invalid)
+        errors.add("http.listen", "expected an IP address or \"localhost\", got " + shown(*h.find("listen")));
+      else
+        cfg.http.listen = listen;
+    }
+  }
   if (const auto* arr = in.array("pseudo_territories")) {
     std::vector<std::string> codes;
     for (std::size_t i = 0; i < arr->size(); ++i) {

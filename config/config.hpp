@@ -74,6 +74,9 @@ struct backoff_config {
   int max_attempts = 8;
   /// Longest Retry-After honoured before the endpoint is marked degraded.
   std::chrono::seconds retry_after_ceiling{24 * 3600};
+  /// Times a corrupt page (unparseable, truncated, no records array) is fetched again before the
+  /// endpoint parks.
+  int page_retries = 3;
 };
 
 /// Circuit breaker.
@@ -90,6 +93,12 @@ struct schedule_config {
   std::chrono::seconds lag{48 * 3600};
   /// Overlap of consecutive `updated_since` windows.
   std::chrono::seconds lookback{0};
+  /// `updated_since` only: query parameter that bounds a window above at now - lag (empty: the
+  /// API has none; the poller then waits until the window start is older than now - lag).
+  std::string until_param;
+  /// How long the API keeps data (0: unknown). A committed cursor older than this is reported as
+  /// out of retention, never silently reset.
+  std::chrono::seconds retention{0};
 };
 
 /// One DSP reporting endpoint.
@@ -141,6 +150,24 @@ struct pipeline_config {
   int max_pages_per_commit = 64;
 };
 
+/// How the supervisor restarts pollers (Erlang/OTP restart intensity).
+struct supervision_config {
+  /// At most this many restarts of one endpoint within `window`; one more marks it failed.
+  int max_restarts = 5;
+  std::chrono::seconds window{60};
+  /// Delay before a restart, doubled for each recent restart, capped.
+  std::chrono::milliseconds restart_delay{500};
+  std::chrono::milliseconds restart_delay_cap{30'000};
+};
+
+/// The service's HTTP port: /metrics (Prometheus) and /webhooks/{endpoint}.
+struct http_config {
+  /// Address to listen on; loopback by default.
+  std::string listen = "127.0.0.1";
+  /// TCP port; 0 disables the HTTP port.
+  uint16_t port = 0;
+};
+
 /// The whole engine.
 struct engine_config {
   /// Where the LMDB environment lives.
@@ -148,7 +175,9 @@ struct engine_config {
   /// LMDB map size in MiB (the most the database may grow to).
   uint64_t map_size_mib = 16 * 1024;
   pipeline_config pipeline;
+  supervision_config supervision;
   console_config console;
+  http_config http;
   /// Territory codes accepted besides ISO 3166-1.
   std::vector<std::string> pseudo_territories = {"WW", "ZZ", "XK", "EU"};
   std::vector<endpoint_config> endpoints;
