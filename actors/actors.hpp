@@ -14,6 +14,7 @@
 #include <caf/all.hpp>
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -43,6 +44,15 @@ struct endpoint_status {
   uint64_t requests = 0;
   uint64_t retries = 0;
   uint64_t restarts = 0;
+  /// Circuit breaker: closed | open | half_open.
+  std::string circuit = "closed";
+  /// Pages fetched but not yet committed.
+  int in_flight = 0;
+  bool paused = false;
+  /// Requests per second the rate budget allows now (after the DSP's own rate-limit hints).
+  double rate = 0;
+  /// Counts of responses by HTTP status (0 = transport failure).
+  std::map<int, uint64_t> responses;
 };
 
 using validate_atom = caf::atom_constant<caf::atom("validate")>;
@@ -55,27 +65,44 @@ using status_atom = caf::atom_constant<caf::atom("status")>;
 using wait_atom = caf::atom_constant<caf::atom("wait")>;
 using stop_atom = caf::atom_constant<caf::atom("stop")>;
 using restart_atom = caf::atom_constant<caf::atom("restart")>;
+using pause_atom = caf::atom_constant<caf::atom("pause")>;
+using resume_atom = caf::atom_constant<caf::atom("resume")>;
+using cursor_atom = caf::atom_constant<caf::atom("cursor")>;
+using attempt_atom = caf::atom_constant<caf::atom("attempt")>;
 
 /// The only LMDB writer: folds queued batches into one write transaction (group commit) and
 /// answers each with its outcome once the transaction is durable.
-using ledger_actor = caf::typed_actor<caf::replies_to<commit_atom, batch_ptr>::with<batch_outcome>,
-                                      caf::reacts_to<flush_atom>, caf::reacts_to<stop_atom>>;
+/// `attempt_atom` appends to the retry ledger; `cursor_atom` (source, cursor, actor) is an
+/// operator's cursor change, audited with the old and new values.
+using ledger_actor =
+    caf::typed_actor<caf::replies_to<commit_atom, batch_ptr>::with<batch_outcome>,
+                     caf::reacts_to<attempt_atom, attempt_record>, caf::reacts_to<flush_atom>,
+                     caf::replies_to<cursor_atom, std::string, std::string, std::string>::with<bool>,
+                     caf::reacts_to<stop_atom>>;
 
 /// Maps a fetched page's JSON to records, validates them and derives their keys (a pool).
 using validator_actor = caf::typed_actor<caf::replies_to<validate_atom, batch_ptr>::with<batch_ptr>>;
 
 /// Polls one endpoint: owns its cursor, its HTTP connection and its retry timer. `fetch_atom`
 /// carries a timer generation so that a superseded timer does nothing.
-using poller_actor = caf::typed_actor<caf::reacts_to<fetch_atom, uint64_t>,
-                                      caf::reacts_to<response_atom, response_ptr>, caf::reacts_to<stop_atom>>;
+using poller_actor =
+    caf::typed_actor<caf::reacts_to<fetch_atom, uint64_t>, caf::reacts_to<response_atom, response_ptr>,
+                     caf::reacts_to<pause_atom>, caf::reacts_to<resume_atom>, caf::reacts_to<stop_atom>>;
 
 /// Spawns and watches the pollers, restarts them within a restart-intensity limit, and knows
 /// the status of every endpoint. `wait_atom` answers once every endpoint has caught up or failed
-/// (run-to-completion mode).
-using supervisor_actor = caf::typed_actor<caf::reacts_to<progress_atom, endpoint_status>,
-                                          caf::replies_to<status_atom>::with<std::vector<endpoint_status>>,
-                                          caf::replies_to<wait_atom>::with<bool>, caf::reacts_to<stop_atom>,
-                                          caf::reacts_to<restart_atom, std::string>>;
+/// (run-to-completion mode). Operator commands (console): pause, resume and restart an endpoint,
+/// and set a paused endpoint's cursor; each answers with a line for the operator, or an error that
+/// says why it was refused. `restart_atom` with one string is the supervisor's own delayed restart.
+using supervisor_actor =
+    caf::typed_actor<caf::reacts_to<progress_atom, endpoint_status>,
+                     caf::replies_to<status_atom>::with<std::vector<endpoint_status>>,
+                     caf::replies_to<wait_atom>::with<bool>, caf::reacts_to<stop_atom>,
+                     caf::reacts_to<restart_atom, std::string>,
+                     caf::replies_to<pause_atom, std::string>::with<std::string>,
+                     caf::replies_to<resume_atom, std::string>::with<std::string>,
+                     caf::replies_to<restart_atom, std::string, std::string>::with<std::string>,
+                     caf::replies_to<cursor_atom, std::string, std::string>::with<std::string>>;
 
 }  // namespace dspsync
 
@@ -83,4 +110,5 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dspsync::batch_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dspsync::response_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dspsync::batch_outcome)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dspsync::endpoint_status)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dspsync::attempt_record)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<dspsync::endpoint_status>)

@@ -9,6 +9,12 @@ namespace {
 void flush(ledger_actor::stateful_pointer<ledger_state> self) {
   auto& st = self->state;
   st.flush_scheduled = false;
+  if (!st.attempts.empty()) {
+    auto written = st.store->append_attempts(st.attempts);
+    if (!written)
+      log_event(log_level::error, "ledger.retry_ledger_failed", {{"reason", written.error().message}});
+    st.attempts.clear();
+  }
   if (st.queue.empty()) return;
   std::size_t n = std::min<std::size_t>(st.queue.size(), static_cast<std::size_t>(st.max_batches_per_commit));
   std::vector<ledger_state::waiting> group(
@@ -55,9 +61,23 @@ ledger_actor::behavior_type ledger(ledger_actor::stateful_pointer<ledger_state> 
         return promise;
       },
       [=](flush_atom) { flush(self); },
+      [=](attempt_atom, attempt_record& a) {
+        auto& st = self->state;
+        st.attempts.push_back(std::move(a));
+        if (!st.flush_scheduled) {
+          st.flush_scheduled = true;
+          self->send(self, flush_atom::value);
+        }
+      },
+      [=](cursor_atom, const std::string& source, const std::string& cursor,
+          const std::string& actor) -> caf::result<bool> {
+        auto done = self->state.store->set_cursor(source, cursor, actor);
+        if (!done) return caf::make_error(caf::sec::runtime_error, done.error().message);
+        return true;
+      },
       [=](stop_atom) {
         // Commit what is queued, then leave: acknowledged work is never abandoned.
-        while (!self->state.queue.empty()) flush(self);
+        while (!self->state.queue.empty() || !self->state.attempts.empty()) flush(self);
         self->quit();
       },
   };

@@ -17,6 +17,8 @@ struct ledger_state {
     caf::typed_response_promise<batch_outcome> promise;
   };
   std::vector<waiting> queue;
+  /// Retry-ledger entries waiting for the next flush.
+  std::vector<attempt_record> attempts;
   /// A flush message is already in the mailbox: everything queued before it rides along.
   bool flush_scheduled = false;
   bool stopping = false;

@@ -4,6 +4,7 @@
 #include <cstdlib>
 
 #include "domain/backoff.hpp"
+#include "domain/idempotency.hpp"
 #include "protocol/log.hpp"
 #include "protocol/pagination.hpp"
 
@@ -11,15 +12,24 @@ namespace dspsync {
 
 namespace {
 
+using namespace std::chrono;
 using self_ptr = poller_actor::stateful_pointer<poller_state>;
 
-int64_t now_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+int64_t wall_ms() { return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count(); }
+
+/// The actor clock: steady in production, virtual on the test coordinator. Budgets, breakers and
+/// retry timers all run on it, so tests check them to the nanosecond without waiting.
+int64_t now_ns(self_ptr self) {
+  return duration_cast<nanoseconds>(self->clock().now().time_since_epoch()).count();
 }
 
 void report(self_ptr self) {
-  self->send(self->state.setup.supervisor, progress_atom::value, self->state.status);
+  auto& st = self->state;
+  st.status.in_flight = st.uncommitted;
+  st.status.paused = st.setup.paused;
+  st.status.circuit = to_string(st.breaker.state(now_ns(self)));
+  st.status.rate = st.setup.budget ? st.setup.budget->effective_rate(now_ns(self)) : 0;
+  self->send(st.setup.supervisor, progress_atom::value, st.status);
 }
 
 void set_state(self_ptr self, std::string state, std::string reason = {}) {
@@ -29,7 +39,7 @@ void set_state(self_ptr self, std::string state, std::string reason = {}) {
 }
 
 /// Arms the fetch timer; a newer timer supersedes an older one.
-void schedule_fetch(self_ptr self, std::chrono::milliseconds delay) {
+void schedule_fetch(self_ptr self, nanoseconds delay) {
   auto gen = ++self->state.timer_generation;
   if (delay.count() <= 0)
     self->send(self, fetch_atom::value, gen);
@@ -45,53 +55,79 @@ void maybe_finish_stop(self_ptr self) {
   }
 }
 
+/// Parks the endpoint; it tries again on its next schedule (unless running to completion).
+void park(self_ptr self, const std::string& reason) {
+  auto& st = self->state;
+  st.parked = true;
+  st.attempt = 0;
+  log_event(log_level::warn, "endpoint.parked", {{"endpoint", st.setup.endpoint.name}, {"reason", reason}});
+  set_state(self, "parked", reason);
+  if (!st.setup.once) schedule_fetch(self, st.setup.endpoint.schedule.interval);
+}
+
+void record_attempt(self_ptr self, attempt_record a) {
+  a.at_ms = wall_ms();
+  a.endpoint = self->state.setup.endpoint.name;
+  self->send(self->state.setup.ledger, attempt_atom::value, std::move(a));
+}
+
 void fetch(self_ptr self);
 
-/// A failed attempt at the current page: back off with full jitter, or park after the last attempt.
-void retry_later(self_ptr self, const std::string& reason, std::optional<std::chrono::seconds> retry_after) {
+/// Decides the wait after a failed attempt: the DSP's Retry-After when it gave one (even above the
+/// backoff cap, up to the ceiling), otherwise full jitter; parks after the last attempt.
+void retry_later(self_ptr self, attempt_record a, const std::string& reason,
+                 std::optional<seconds> retry_after) {
   auto& st = self->state;
   const auto& b = st.setup.endpoint.backoff;
   ++st.status.retries;
   if (st.attempt >= b.max_attempts) {
-    // Exhausted: park until the next schedule; the committed cursor is kept.
-    st.attempt = 0;
-    set_state(self, "parked",
-              reason + " (gave up after " + std::to_string(b.max_attempts) + " attempts; next try in " +
-                  std::to_string(st.setup.endpoint.schedule.interval.count()) + " s)");
-    log_event(log_level::warn, "endpoint.parked", {{"endpoint", st.setup.endpoint.name}, {"reason", reason}});
-    if (!st.setup.once) schedule_fetch(self, st.setup.endpoint.schedule.interval);
-    st.parked = true;
-    report(self);
+    a.delay_source = "none";
+    record_attempt(self, std::move(a));
+    park(self,
+         reason + " (gave up after " + std::to_string(b.max_attempts) + " attempts; the cursor is kept)");
     return;
   }
-  std::chrono::milliseconds delay;
-  std::string source;
+  nanoseconds delay;
   if (retry_after) {
     delay = *retry_after;
-    source = "retry-after";
+    a.delay_source = "retry-after";
+    if (*retry_after > b.retry_after_ceiling) {
+      delay = b.retry_after_ceiling;
+      log_event(log_level::error, "endpoint.degraded",
+                {{"endpoint", st.setup.endpoint.name},
+                 {"retry_after_s", std::to_string(retry_after->count())},
+                 {"ceiling_s", std::to_string(b.retry_after_ceiling.count())}});
+      a.delay_ms = duration_cast<milliseconds>(delay).count();
+      record_attempt(self, std::move(a));
+      set_state(self, "degraded",
+                "the DSP asks to wait " + std::to_string(retry_after->count()) + " s, above the ceiling of " +
+                    std::to_string(b.retry_after_ceiling.count()) + " s; trying again after the ceiling");
+      schedule_fetch(self, delay);
+      return;
+    }
   } else {
     delay = full_jitter(st.attempt - 1, b.base, b.cap, splitmix64(st.rng));
-    source = "jitter";
+    a.delay_source = "jitter";
   }
-  set_state(self, "backing_off",
-            reason + " (attempt " + std::to_string(st.attempt) + ", retry in " +
-                std::to_string(delay.count()) + " ms, " + source + ")");
+  a.delay_ms = duration_cast<milliseconds>(delay).count();
   log_event(log_level::warn, "http.retry",
             {{"endpoint", st.setup.endpoint.name},
+             {"correlation_id", a.correlation_id},
              {"reason", reason},
              {"attempt", std::to_string(st.attempt)},
-             {"delay_ms", std::to_string(delay.count())},
-             {"delay_source", source}});
+             {"delay_ms", std::to_string(a.delay_ms)},
+             {"delay_source", a.delay_source}});
+  auto source = a.delay_source;
+  record_attempt(self, std::move(a));
+  set_state(self, "backing_off",
+            reason + " (attempt " + std::to_string(st.attempt) + ", next in " +
+                std::to_string(duration_cast<milliseconds>(delay).count()) + " ms, " + source + ")");
   schedule_fetch(self, delay);
 }
 
 void on_committed(self_ptr self, const batch_ptr& batch, const batch_outcome& out) {
   auto& st = self->state;
   --st.uncommitted;
-  log_event(log_level::debug, "page.committed",
-            {{"endpoint", st.setup.endpoint.name},
-             {"cursor_after", batch->cursor_after},
-             {"uncommitted", std::to_string(st.uncommitted)}});
   if (!out.refused.empty()) {
     // Someone else moved the cursor (or this poller is stale): start over from what is committed.
     log_event(log_level::warn, "ledger.refused",
@@ -115,57 +151,20 @@ void on_committed(self_ptr self, const batch_ptr& batch, const batch_outcome& ou
   t.duplicates += out.duplicates;
   t.quarantined += out.quarantined;
   t.pending += out.pending;
+  t.updated_at_ms = wall_ms();
   if (st.stopping) return maybe_finish_stop(self);
   if (st.end_reached && st.uncommitted == 0) {
     set_state(self, "caught_up");
-    if (!st.setup.once) {
-      // Poll again on schedule from the committed cursor.
-      schedule_fetch(self, st.setup.endpoint.schedule.interval);
-    }
+    // Poll again on schedule from the committed cursor.
+    if (!st.setup.once) schedule_fetch(self, st.setup.endpoint.schedule.interval);
     return;
   }
   report(self);
   fetch(self);
 }
 
-void on_validated(self_ptr self, batch_ptr batch) {
+void commit(self_ptr self, const batch_ptr& batch) {
   auto& st = self->state;
-  if (!batch->page_errors.empty()) {
-    // A corrupt page: the ledger keeps it in quarantine, the cursor stays put, and the page is
-    // fetched again a bounded number of times.
-    ++st.corrupt_pages;
-    auto reason = batch->page_errors.front().message;
-    log_event(log_level::error, "page.quarantined",
-              {{"endpoint", st.setup.endpoint.name},
-               {"correlation_id", batch->correlation_id},
-               {"reason", reason}});
-    ++st.uncommitted;
-    self->request(st.setup.ledger, caf::infinite, commit_atom::value, batch)
-        .then([=](const batch_outcome& out) { on_committed(self, batch, out); },
-              [=](const caf::error& err) { self->quit(err); });
-    st.fetching = false;
-    st.fetch_cursor = st.committed_cursor;
-    if (st.stopping) return;
-    if (st.corrupt_pages >= 3) {
-      st.parked = true;
-      set_state(self, "parked", "page at cursor \"" + batch->cursor_before + "\" is corrupt: " + reason);
-      if (!st.setup.once) schedule_fetch(self, st.setup.endpoint.schedule.interval);
-      return;
-    }
-    ++st.attempt;
-    retry_later(self, "corrupt page: " + reason, std::nullopt);
-    return;
-  }
-  st.corrupt_pages = 0;
-  log_event(log_level::debug, "page.validated",
-            {{"endpoint", st.setup.endpoint.name},
-             {"correlation_id", batch->correlation_id},
-             {"cursor_before", batch->cursor_before},
-             {"cursor_after", batch->cursor_after},
-             {"caught_up", batch->caught_up ? "true" : "false"}});
-  st.fetching = false;
-  st.fetch_cursor = batch->cursor_after;
-  st.end_reached = batch->caught_up;
   ++st.uncommitted;
   self->request(st.setup.ledger, caf::infinite, commit_atom::value, batch)
       .then([=](const batch_outcome& out) { on_committed(self, batch, out); },
@@ -174,19 +173,79 @@ void on_validated(self_ptr self, batch_ptr batch) {
                         {{"endpoint", self->state.setup.endpoint.name}, {"reason", caf::to_string(err)}});
               self->quit(err);
             });
+}
+
+void on_validated(self_ptr self, batch_ptr batch) {
+  auto& st = self->state;
+  st.fetching = false;
+  if (!batch->page_errors.empty()) {
+    // A corrupt page: the ledger keeps it in quarantine, the cursor stays put, and the page is
+    // fetched again a bounded number of times.
+    ++st.corrupt_pages;
+    ++st.attempt;
+    auto reason = batch->page_errors.front().message;
+    log_event(log_level::error, "page.quarantined",
+              {{"endpoint", st.setup.endpoint.name},
+               {"correlation_id", batch->correlation_id},
+               {"reason", reason}});
+    commit(self, batch);
+    st.fetch_cursor = st.committed_cursor;
+    if (st.stopping) return;
+    attempt_record a;
+    a.request = batch->request;
+    a.status = 200;
+    a.error = reason;
+    a.classification = "corrupt_page";
+    a.attempt = st.attempt;
+    a.body_sha256 = batch->body_sha256;
+    a.correlation_id = batch->correlation_id;
+    if (st.corrupt_pages > st.setup.endpoint.backoff.page_retries) {
+      record_attempt(self, std::move(a));
+      park(self, "page at cursor \"" + batch->cursor_before + "\" is corrupt: " + reason);
+      return;
+    }
+    retry_later(self, std::move(a), "corrupt page: " + reason, std::nullopt);
+    return;
+  }
+  st.corrupt_pages = 0;
+  log_event(log_level::debug, "page.validated",
+            {{"endpoint", st.setup.endpoint.name},
+             {"correlation_id", batch->correlation_id},
+             {"cursor_before", batch->cursor_before},
+             {"cursor_after", batch->cursor_after},
+             {"records", std::to_string(batch->records_in)}});
+  st.fetch_cursor = batch->cursor_after;
+  st.end_reached = batch->caught_up;
+  commit(self, batch);
   if (!st.end_reached && !st.stopping) fetch(self);
 }
 
 void on_response(self_ptr self, const response_ptr& res) {
   auto& st = self->state;
-  if (!st.fetching) return;  // abandoned (stop or restart)
+  if (!st.fetching) return;  // abandoned (stop, pause or restart)
+  if (st.setup.paused) {
+    st.fetching = false;
+    return;
+  }
   const auto& ep = st.setup.endpoint;
+  auto now = now_ns(self);
   ++st.status.requests;
+  ++st.status.responses[res->error ? 0 : res->status];
+  if (!res->error && st.setup.budget)
+    st.setup.budget->adapt(parse_rate_limit_headers(res->headers, wall_ms() / 1000), now);
   auto cls = res->error ? exchange_class::transient : classify_status(res->status);
   std::string correlation = st.incarnation + "-" + std::to_string(st.exchange_no);
+  ++st.attempt;
+  attempt_record a;
+  a.request = "GET " + st.pending_target;
+  a.status = res->error ? 0 : res->status;
+  a.error = res->error ? res->error->message : std::string();
+  a.attempt = st.attempt;
+  a.correlation_id = correlation;
+  if (!res->body.empty()) a.body_sha256 = to_hex(sha256::digest(res->body));
   if (cls != exchange_class::success) {
     st.fetching = false;
-    ++st.attempt;
+    st.breaker.on_failure(now);
     std::string reason = res->error ? res->error->message : "HTTP " + std::to_string(res->status);
     log_event(log_level::warn, "http.failed",
               {{"endpoint", ep.name},
@@ -194,20 +253,27 @@ void on_response(self_ptr self, const response_ptr& res) {
                {"target", st.pending_target},
                {"reason", reason}});
     if (st.stopping) return maybe_finish_stop(self);
-    if (cls == exchange_class::credentials_rejected) {
-      st.parked = true;
-      set_state(self, "parked", "credentials rejected (HTTP " + std::to_string(res->status) + ")");
+    if (cls == exchange_class::credentials_rejected || cls == exchange_class::permanent) {
+      a.classification = cls == exchange_class::permanent ? "permanent" : "credentials_rejected";
+      a.delay_source = "none";
+      record_attempt(self, std::move(a));
+      park(self, cls == exchange_class::permanent
+                     ? "HTTP " + std::to_string(res->status) + " is not retried"
+                     : "credentials rejected (HTTP " + std::to_string(res->status) + ")");
       return;
     }
-    if (cls == exchange_class::permanent) {
-      st.parked = true;
-      set_state(self, "parked", "HTTP " + std::to_string(res->status) + " is not retried");
-      return;
-    }
-    std::optional<std::chrono::seconds> retry_after;
-    if (auto h = res->header("Retry-After"); !h.empty()) retry_after = parse_retry_after(h, now_ms() / 1000);
-    retry_later(self, reason, retry_after);
+    a.classification = "transient";
+    std::optional<seconds> retry_after;
+    if (auto h = res->header("Retry-After"); !h.empty()) retry_after = parse_retry_after(h, wall_ms() / 1000);
+    retry_later(self, std::move(a), reason, retry_after);
     return;
+  }
+  st.breaker.on_success(now);
+  if (st.attempt > 1) {
+    // The success that ends a retried request closes its entries in the retry ledger.
+    a.classification = "success";
+    a.delay_source = "none";
+    record_attempt(self, std::move(a));
   }
   st.attempt = 0;
   auto batch = std::make_shared<ingest_batch>();
@@ -224,23 +290,101 @@ void on_response(self_ptr self, const response_ptr& res) {
             [=](const caf::error& err) { self->quit(err); });
 }
 
+/// For `updated_since`: the wait before the window at the fetch cursor may be asked for (never a
+/// window newer than now - lag), or an error when the cursor is older than the API keeps data.
+std::optional<seconds> window_wait(self_ptr self, std::string& problem) {
+  const auto& ep = self->state.setup.endpoint;
+  if (ep.pagination.style != pagination_style::updated_since) return std::nullopt;
+  auto since = parse_rfc3339(self->state.fetch_cursor);
+  if (!since) return std::nullopt;
+  auto now_s = wall_ms() / 1000;
+  if (ep.schedule.retention.count() > 0 && *since < now_s - ep.schedule.retention.count()) {
+    problem = "cursor " + self->state.fetch_cursor + " is older than the API's retention of " +
+              std::to_string(ep.schedule.retention.count()) +
+              " s: data between it and the retention limit may be gone; set the cursor deliberately "
+              "(pause, cursor NAME set VALUE, resume) after checking";
+    return std::nullopt;
+  }
+  if (!ep.schedule.until_param.empty()) return std::nullopt;  // the window is bounded by the request
+  auto newest = now_s - ep.schedule.lag.count();
+  if (*since > newest) return seconds(*since - newest);
+  return std::nullopt;
+}
+
 void fetch(self_ptr self) {
   auto& st = self->state;
-  if (st.fetching || st.stopping || st.end_reached || st.parked) return;
+  if (st.fetching || st.stopping || st.end_reached || st.parked || st.setup.paused) return;
   if (st.uncommitted >= st.setup.max_pages_in_flight) return;  // backpressure: wait for a commit
+  const auto& ep = st.setup.endpoint;
+  std::string problem;
+  if (auto wait = window_wait(self, problem)) {
+    set_state(self, "waiting",
+              "the next window starts less than " + std::to_string(ep.schedule.lag.count()) +
+                  " s ago (reporting lag)");
+    schedule_fetch(self, *wait);
+    return;
+  }
+  if (!problem.empty()) {
+    st.parked = true;
+    log_event(log_level::error, "cursor.out_of_retention", {{"endpoint", ep.name}, {"reason", problem}});
+    set_state(self, "parked", problem);
+    return;
+  }
+  auto now = now_ns(self);
+  if (!st.breaker.allow(now)) {
+    auto reopen = st.breaker.reopens_at_ns() - now;
+    set_state(self, "circuit_open",
+              "circuit breaker open after " + std::to_string(ep.breaker.threshold) +
+                  " consecutive failures; probing again in " +
+                  std::to_string(std::max<int64_t>(reopen, 0) / 1'000'000) + " ms");
+    schedule_fetch(self, nanoseconds(std::max<int64_t>(reopen, 1)));
+    return;
+  }
+  if (st.setup.budget) {
+    if (auto wait = st.setup.budget->acquire(now); wait > 0) {
+      schedule_fetch(self, nanoseconds(wait));  // the rate budget decides when, not the DSP's 429
+      return;
+    }
+  }
   st.fetching = true;
-  st.pending_target = request_target(st.setup.endpoint, st.fetch_cursor);
-  st.fetch_started_ms = now_ms();
+  st.pending_target = request_target(ep, st.fetch_cursor);
+  if (ep.pagination.style == pagination_style::updated_since && !ep.schedule.until_param.empty()) {
+    st.pending_target += st.pending_target.find('?') == std::string::npos ? '?' : '&';
+    st.pending_target +=
+        ep.schedule.until_param + "=" + format_rfc3339(wall_ms() / 1000 - ep.schedule.lag.count());
+  }
+  st.fetch_started_ms = wall_ms();
   ++st.exchange_no;
   http_request req;
   req.target = st.pending_target;
-  req.timeout = st.setup.endpoint.timeout;
-  if (!st.auth_value.empty()) req.headers.emplace_back(st.setup.endpoint.auth.header, st.auth_value);
+  req.timeout = ep.timeout;
+  if (!st.auth_value.empty()) req.headers.emplace_back(ep.auth.header, st.auth_value);
   if (st.status.state != "fetching") set_state(self, "fetching");
   auto hdl = caf::actor_cast<poller_actor>(self);
   st.setup.transport->fetch(std::move(req), [hdl](http_response r) {
     caf::anon_send(hdl, response_atom::value, std::make_shared<http_response>(std::move(r)));
   });
+}
+
+/// Loads the committed cursor (an operator may have changed it while the endpoint was paused).
+bool load_checkpoint(self_ptr self) {
+  auto& st = self->state;
+  const auto& ep = st.setup.endpoint;
+  auto cp = st.setup.store->checkpoint(ep.name);
+  if (!cp) {
+    st.parked = true;
+    set_state(self, "failed", cp.error().message);
+    return false;
+  }
+  if (*cp) {
+    st.status.totals = **cp;
+    st.committed_cursor = (*cp)->cursor;
+  } else {
+    st.committed_cursor = initial_cursor(ep);
+    st.status.totals.cursor = st.committed_cursor;
+  }
+  st.fetch_cursor = st.committed_cursor;
+  return true;
 }
 
 }  // namespace
@@ -249,6 +393,7 @@ poller_actor::behavior_type poller(poller_actor::stateful_pointer<poller_state> 
   auto& st = self->state;
   st.setup = std::move(setup);
   const auto& ep = st.setup.endpoint;
+  st.breaker = circuit_breaker(ep.breaker.threshold, duration_cast<nanoseconds>(ep.breaker.cooldown).count());
   st.rng = st.setup.seed ^ std::hash<std::string>{}(ep.name);
   char buf[17];
   std::snprintf(buf, sizeof buf, "%08llx",
@@ -268,33 +413,24 @@ poller_actor::behavior_type poller(poller_actor::stateful_pointer<poller_state> 
       st.auth_value = ep.auth.scheme.empty() ? std::string(token) : ep.auth.scheme + " " + token;
     }
   }
-  auto cp = st.setup.store->checkpoint(ep.name);
-  if (!cp) {
-    st.parked = true;
-    set_state(self, "failed", cp.error().message);
-  } else if (*cp) {
-    st.status.totals = **cp;
-    st.committed_cursor = (*cp)->cursor;
-  } else {
-    st.committed_cursor = initial_cursor(ep);
-    st.status.totals.cursor = st.committed_cursor;
-  }
-  st.fetch_cursor = st.committed_cursor;
-  if (!st.parked) {
-    if (cp && *cp && (*cp)->caught_up) {
+  if (!st.parked && load_checkpoint(self)) {
+    bool was_caught_up = st.status.totals.caught_up && st.status.totals.pages > 0;
+    if (st.setup.paused) {
+      set_state(self, "paused");
+    } else if (was_caught_up) {
       // Caught up before the last stop: in run-to-completion mode there is nothing to do; otherwise
       // look for new data from the committed cursor.
-      st.status.state = "caught_up";
-      report(self);
-      if (!st.setup.once) schedule_fetch(self, std::chrono::milliseconds{0});
+      set_state(self, "caught_up");
+      if (!st.setup.once) schedule_fetch(self, nanoseconds{0});
     } else {
-      schedule_fetch(self, std::chrono::milliseconds{0});
+      schedule_fetch(self, nanoseconds{0});
     }
   }
   return {
       [=](fetch_atom, uint64_t generation) {
         auto& s = self->state;
         if (generation != s.timer_generation) return;  // superseded timer
+        if (s.setup.paused) return;
         if (s.end_reached || s.parked) {
           // A scheduled new round: start again from the committed cursor.
           if (s.uncommitted > 0) return;
@@ -305,6 +441,25 @@ poller_actor::behavior_type poller(poller_actor::stateful_pointer<poller_state> 
         fetch(self);
       },
       [=](response_atom, response_ptr res) { on_response(self, res); },
+      [=](pause_atom) {
+        auto& s = self->state;
+        s.setup.paused = true;
+        s.fetching = false;  // an exchange in flight is abandoned; committed work is unaffected
+        ++s.timer_generation;
+        set_state(self, "paused");
+      },
+      [=](resume_atom) {
+        auto& s = self->state;
+        if (!s.setup.paused) return;
+        s.setup.paused = false;
+        s.parked = false;
+        s.end_reached = false;
+        s.attempt = 0;
+        s.corrupt_pages = 0;
+        if (s.uncommitted == 0 && !load_checkpoint(self)) return;
+        set_state(self, "starting");
+        schedule_fetch(self, nanoseconds{0});
+      },
       [=](stop_atom) {
         self->state.stopping = true;
         self->state.fetching = false;  // an exchange in flight is abandoned; its page is refetched later

@@ -5,7 +5,9 @@
 #include <vector>
 
 #include "actors/actors.hpp"
+#include "actors/budget.hpp"
 #include "config/config.hpp"
+#include "domain/breaker.hpp"
 
 namespace dspsync {
 
@@ -18,10 +20,14 @@ struct poller_setup {
   ledger_actor ledger;
   std::vector<validator_actor> validators;
   supervisor_actor supervisor;
+  /// The endpoint's rate budget: its own, or its group's (shared with other endpoints).
+  std::shared_ptr<shared_budget> budget;
   /// Pages fetched but not yet committed (backpressure bound).
   int max_pages_in_flight = 4;
   /// Stop at the end of the data instead of polling again after `schedule.interval`.
   bool once = false;
+  /// Start paused (an operator paused it before a restart).
+  bool paused = false;
   /// Seed for backoff jitter (reproducible runs).
   uint64_t seed = 1;
   /// Restarts so far (shown in status, part of correlation ids).
@@ -31,7 +37,9 @@ struct poller_setup {
 /// State of one poller.
 struct poller_state {
   static inline const char* name = "poller";
+  explicit poller_state() : breaker(5, 30'000'000'000) {}
   poller_setup setup;
+  circuit_breaker breaker;
   /// The authentication header value; never logged, never in status.
   std::string auth_value;
   /// The committed cursor, and the cursor of the next page to fetch (ahead by the pages in flight).
@@ -42,7 +50,7 @@ struct poller_state {
   bool stopping = false;
   bool parked = false;
   int uncommitted = 0;
-  /// Consecutive failed attempts at the current page (transport, status or corrupt body).
+  /// Attempts at the current page so far (transport, status or corrupt body); 0 before the first.
   int attempt = 0;
   int corrupt_pages = 0;
   uint64_t timer_generation = 0;
@@ -55,8 +63,10 @@ struct poller_state {
   endpoint_status status;
 };
 
-/// The poller behaviour: fetch, hand the page to a validator, hand the batch to the ledger,
-/// advance the cursor when the ledger acknowledges, repeat.
+/// The poller behaviour: wait for the rate budget and the circuit breaker, fetch, hand the page to
+/// a validator, hand the batch to the ledger, advance the cursor when the ledger acknowledges,
+/// repeat. Failures back off (full jitter, or the DSP's Retry-After) and are written to the retry
+/// ledger; the rules live in domain/backoff, domain/rate_budget and domain/breaker.
 poller_actor::behavior_type poller(poller_actor::stateful_pointer<poller_state> self, poller_setup setup);
 
 }  // namespace dspsync

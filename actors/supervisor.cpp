@@ -11,6 +11,16 @@ namespace {
 
 using self_ptr = supervisor_actor::stateful_pointer<supervisor_state>;
 
+const endpoint_config* find_endpoint(self_ptr self, const std::string& name) {
+  for (const auto& ep : self->state.setup.config->endpoints)
+    if (ep.name == name) return &ep;
+  return nullptr;
+}
+
+caf::error unknown_endpoint(const std::string& name) {
+  return caf::make_error(caf::sec::runtime_error, "no endpoint named '" + name + "'");
+}
+
 bool terminal(const std::string& state, bool once) {
   if (state == "failed" || state == "stopped") return true;
   return once && (state == "caught_up" || state == "parked");
@@ -48,18 +58,21 @@ void start_poller(self_ptr self, const endpoint_config& ep) {
   ps.supervisor = caf::actor_cast<supervisor_actor>(self);
   ps.max_pages_in_flight = st.setup.config->pipeline.max_pages_in_flight;
   ps.once = st.setup.once;
+  ps.paused = st.paused.count(ep.name) != 0;
+  auto budget_key = ep.rate.group.empty() ? "endpoint:" + ep.name : "group:" + ep.rate.group;
+  auto& budget = st.budgets[budget_key];
+  if (!budget) {
+    auto now =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(self->clock().now().time_since_epoch()).count();
+    budget = std::make_shared<shared_budget>(ep.rate.requests_per_second, ep.rate.burst, now);
+  }
+  ps.budget = budget;
   ps.restarts = st.restarts[ep.name];
   ps.seed = st.setup.seed + ps.restarts;
   auto p = self->spawn(poller, std::move(ps));
   self->monitor(p);
   st.pollers[ep.name] = p;
   st.endpoint_of[p.address()] = ep.name;
-}
-
-const endpoint_config* find_endpoint(self_ptr self, const std::string& name) {
-  for (const auto& ep : self->state.setup.config->endpoints)
-    if (ep.name == name) return &ep;
-  return nullptr;
 }
 
 void maybe_quit(self_ptr self) {
@@ -81,6 +94,12 @@ void on_down(self_ptr self, const caf::down_msg& dm) {
   st.endpoint_of.erase(it);
   st.pollers.erase(name);
   auto& status = st.status[name];
+  if (st.operator_restarts.erase(name) != 0 && !st.stopping) {
+    // An operator asked for this restart: it is not a failure and does not count.
+    log_event(log_level::info, "endpoint.restarted", {{"endpoint", name}, {"by", "operator"}});
+    if (const auto* ep = find_endpoint(self, name)) start_poller(self, *ep);
+    return;
+  }
   if (st.stopping || !dm.reason) {
     if (status.state != "failed") status.state = "stopped";
     maybe_quit(self);
@@ -154,6 +173,53 @@ supervisor_actor::behavior_type supervisor(supervisor_actor::stateful_pointer<su
       [=](restart_atom, const std::string& name) {
         if (self->state.stopping) return;
         if (const auto* ep = find_endpoint(self, name)) start_poller(self, *ep);
+      },
+      [=](pause_atom, const std::string& name) -> caf::result<std::string> {
+        auto& s = self->state;
+        if (find_endpoint(self, name) == nullptr) return unknown_endpoint(name);
+        s.paused.insert(name);
+        if (auto it = s.pollers.find(name); it != s.pollers.end()) self->send(it->second, pause_atom::value);
+        return "paused " + name;
+      },
+      [=](resume_atom, const std::string& name) -> caf::result<std::string> {
+        auto& s = self->state;
+        if (find_endpoint(self, name) == nullptr) return unknown_endpoint(name);
+        if (s.paused.erase(name) == 0)
+          return caf::make_error(caf::sec::runtime_error, name + " is not paused");
+        if (auto it = s.pollers.find(name); it != s.pollers.end()) self->send(it->second, resume_atom::value);
+        return "resumed " + name;
+      },
+      [=](restart_atom, const std::string& name, const std::string& actor) -> caf::result<std::string> {
+        auto& s = self->state;
+        const auto* ep = find_endpoint(self, name);
+        if (ep == nullptr) return unknown_endpoint(name);
+        if (s.stopping) return caf::make_error(caf::sec::runtime_error, "the engine is stopping");
+        log_event(log_level::info, "endpoint.restart_requested", {{"endpoint", name}, {"by", actor}});
+        s.restart_times[name].clear();
+        if (auto it = s.pollers.find(name); it != s.pollers.end()) {
+          s.operator_restarts.insert(name);
+          self->send_exit(it->second, caf::exit_reason::user_shutdown);
+        } else {
+          start_poller(self, *ep);  // failed or never started: bring it back
+        }
+        return "restarting " + name;
+      },
+      [=](cursor_atom, const std::string& name, const std::string& value) -> caf::result<std::string> {
+        auto& s = self->state;
+        if (find_endpoint(self, name) == nullptr) return unknown_endpoint(name);
+        auto st_it = s.status.find(name);
+        bool idle = st_it == s.status.end() || st_it->second.in_flight == 0;
+        if (s.paused.count(name) == 0 || !idle)
+          return caf::make_error(caf::sec::runtime_error,
+                                 name + " is running: pause it first (and let its pages in flight commit)");
+        auto rp = self->make_response_promise<std::string>();
+        self->request(s.ledger, caf::infinite, cursor_atom::value, name, value, std::string("console"))
+            .then(
+                [=](bool) mutable {
+                  rp.deliver("cursor of " + name + " set to \"" + value + "\"; resume to use it");
+                },
+                [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
+        return rp;
       },
   };
 }

@@ -5,10 +5,12 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "actors/actors.hpp"
+#include "actors/budget.hpp"
 #include "config/config.hpp"
 
 namespace dspsync {
@@ -48,6 +50,13 @@ struct supervisor_state {
   std::map<std::string, std::deque<std::chrono::steady_clock::time_point>> restart_times;
   std::map<std::string, uint64_t> restarts;
   std::vector<caf::typed_response_promise<bool>> waiting;
+  /// Rate budgets by group ("group:NAME") or endpoint ("endpoint:NAME"); shared by restarts, so a
+  /// crash-looping poller cannot reset its own budget.
+  std::map<std::string, std::shared_ptr<shared_budget>> budgets;
+  /// Endpoints an operator paused (they stay paused across restarts).
+  std::set<std::string> paused;
+  /// Endpoints an operator restarted: their next down message is not a failure.
+  std::set<std::string> operator_restarts;
   bool stopping = false;
 };
 

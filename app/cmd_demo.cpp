@@ -113,6 +113,9 @@ int cmd_demo(int argc, char** argv) {
     expected_in += rec.expected.records_in;
     expected_counts.push_back(rec.expected);
     hars.push_back(std::move(rec.har));
+    // The replay DSP is local: a generous budget, so the demo shows the pipeline, not the throttle.
+    rec.endpoint.rate.requests_per_second = 2000;
+    rec.endpoint.rate.burst = 100;
     cfg.endpoints.push_back(std::move(rec.endpoint));
   }
   auto server = replay_server::start(std::move(hars));

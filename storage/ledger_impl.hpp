@@ -145,10 +145,10 @@ inline uint64_t last_seq(const lmdb::txn& t, MDB_dbi dbi) {
 
 struct ledger_store::impl {
   lmdb::env env;
-  MDB_dbi pages = 0, records = 0, keys = 0, quarantine = 0, cursors = 0, audit = 0, meta = 0;
+  MDB_dbi pages = 0, records = 0, keys = 0, quarantine = 0, cursors = 0, audit = 0, meta = 0, attempts = 0;
   int lock_fd = -1;
   // Next sequence numbers; only the writer touches them, and only after a successful commit.
-  uint64_t next_page = 1, next_record = 1, next_audit = 1;
+  uint64_t next_page = 1, next_record = 1, next_audit = 1, next_attempt = 1;
   record_key audit_head{};
   std::string scratch;
 

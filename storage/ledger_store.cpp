@@ -53,7 +53,7 @@ expected<std::unique_ptr<ledger_store>> ledger_store::open(const ledger_options&
           "data_dir \"" + dir + "\": another dspsync engine is using it (lock held on " + lock_path + ")"};
   }
   try {
-    p->env = lmdb::env::open(dir, opts.map_size_mib * 1024 * 1024, 16, opts.read_only ? MDB_RDONLY : 0);
+    p->env = lmdb::env::open(dir, opts.map_size_mib * 1024 * 1024, 32, opts.read_only ? MDB_RDONLY : 0);
     auto t = lmdb::txn::begin(p->env, opts.read_only);
     unsigned create = opts.read_only ? 0 : MDB_CREATE;
     p->meta = lmdb::open_db(t, "meta", create);
@@ -77,6 +77,8 @@ expected<std::unique_ptr<ledger_store>> ledger_store::open(const ledger_options&
     p->quarantine = lmdb::open_db(t, "quarantine", create);
     p->cursors = lmdb::open_db(t, "cursors", create);
     p->audit = lmdb::open_db(t, "audit", create);
+    p->attempts = lmdb::open_db(t, "attempts", create);
+    p->next_attempt = last_seq(t, p->attempts) + 1;
     p->next_page = last_seq(t, p->pages) + 1;
     p->next_record = last_seq(t, p->records) + 1;
     p->next_audit = last_seq(t, p->audit) + 1;
@@ -339,6 +341,67 @@ expected<std::optional<stored_page>> ledger_store::page(uint64_t seq) const {
   } catch (const lmdb::error& e) {
     return failure{ec::storage_failure, std::string("reading page: ") + e.what()};
   }
+}
+
+status ledger_store::append_attempts(const std::vector<attempt_record>& attempts) {
+  auto& s = *impl_;
+  if (attempts.empty()) return ok;
+  try {
+    auto t = lmdb::txn::begin(s.env, false);
+    uint64_t seq = s.next_attempt;
+    std::string value;
+    for (const auto& a : attempts) {
+      value.clear();
+      codec::writer w(value);
+      w.u8(1);
+      w.svarint(a.at_ms);
+      w.str(a.endpoint);
+      w.str(a.request);
+      w.svarint(a.status);
+      w.str(a.error);
+      w.str(a.classification);
+      w.svarint(a.attempt);
+      w.svarint(a.delay_ms);
+      w.str(a.delay_source);
+      w.str(a.body_sha256);
+      w.str(a.correlation_id);
+      lmdb::put(t, s.attempts, codec::u64_key(seq++), value, MDB_APPEND);
+    }
+    t.commit();
+    s.next_attempt = seq;
+  } catch (const lmdb::error& e) {
+    return failure{ec::storage_failure, std::string("writing retry ledger: ") + e.what()};
+  }
+  return ok;
+}
+
+status ledger_store::for_each_attempt(const std::function<void(const attempt_record&)>& fn) const {
+  try {
+    auto t = lmdb::txn::begin(impl_->env, true);
+    lmdb::cursor c(t, impl_->attempts);
+    std::string_view k, v;
+    for (bool more = c.get(k, v, MDB_FIRST); more; more = c.get(k, v, MDB_NEXT)) {
+      codec::reader r(v);
+      attempt_record a;
+      r.u8();
+      a.at_ms = r.svarint();
+      a.endpoint = std::string(r.str());
+      a.request = std::string(r.str());
+      a.status = static_cast<int>(r.svarint());
+      a.error = std::string(r.str());
+      a.classification = std::string(r.str());
+      a.attempt = static_cast<int>(r.svarint());
+      a.delay_ms = r.svarint();
+      a.delay_source = std::string(r.str());
+      a.body_sha256 = std::string(r.str());
+      a.correlation_id = std::string(r.str());
+      if (!r.ok()) throw lmdb::error("corrupt retry ledger entry", MDB_CORRUPTED);
+      fn(a);
+    }
+  } catch (const lmdb::error& e) {
+    return failure{ec::storage_failure, std::string("reading retry ledger: ") + e.what()};
+  }
+  return ok;
 }
 
 status ledger_store::audit(std::string_view kind, std::string_view actor, std::string_view subject,

@@ -88,6 +88,27 @@ struct ledger_stats {
   uint64_t audit_entries = 0;
 };
 
+/// One HTTP attempt in the retry ledger: what was asked, what came back, what was decided.
+struct attempt_record {
+  int64_t at_ms = 0;
+  std::string endpoint;
+  /// Method and target.
+  std::string request;
+  /// HTTP status, or 0 for a transport failure (see `error`).
+  int status = 0;
+  std::string error;
+  /// transient | credentials_rejected | permanent | corrupt_page | success
+  std::string classification;
+  /// 1 for the first try of a page, 2 for the first retry, ...
+  int attempt = 1;
+  /// The wait chosen before the next attempt, and why: jitter | retry-after | rate-budget | none.
+  int64_t delay_ms = 0;
+  std::string delay_source;
+  /// Lower-case hex SHA-256 of the response body (empty when there was none).
+  std::string body_sha256;
+  std::string correlation_id;
+};
+
 /// Options for opening the ledger.
 struct ledger_options {
   std::string dir;
@@ -138,6 +159,12 @@ class ledger_store {
 
   /// A raw page by sequence.
   expected<std::optional<stored_page>> page(uint64_t seq) const;
+
+  /// Appends attempts to the retry ledger (one transaction).
+  status append_attempts(const std::vector<attempt_record>& attempts);
+
+  /// Visits the retry ledger in order.
+  status for_each_attempt(const std::function<void(const attempt_record&)>& fn) const;
 
   /// Appends an audit entry in its own transaction.
   status audit(std::string_view kind, std::string_view actor, std::string_view subject,

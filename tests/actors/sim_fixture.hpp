@@ -68,6 +68,7 @@ class sim_dsp : public http_transport {
           ++served;
         }
       }
+      if (decorate && !res.error) decorate(res);
       log.push_back({sched_.clock().now(), ex.req.target, res.status});
       ex.done(std::move(res));
     }
@@ -75,6 +76,8 @@ class sim_dsp : public http_transport {
   }
 
   fault_fn fault;
+  /// Adds to every response (rate-limit headers, ...).
+  std::function<void(http_response&)> decorate;
   std::vector<logged> log;
   /// Makes the next N fetch calls throw (a poller crash).
   int throw_on_fetch = 0;
@@ -168,6 +171,20 @@ class sim_fixture {
       self->request(sup_, caf::infinite, status_atom::value).then([&out](std::vector<endpoint_status>& s) {
         out = std::move(s);
       });
+    });
+    sched_->run();
+    return out;
+  }
+
+  /// Sends an operator command to the supervisor and runs until it answers: the reply line, or
+  /// "ERR <reason>".
+  template <class... Ts>
+  std::string command(Ts... xs) {
+    std::string out = "(no reply)";
+    sys_->spawn([this, &out, xs...](caf::event_based_actor* self) {
+      self->request(sup_, caf::infinite, xs...)
+          .then([&out](std::string& line) { out = std::move(line); },
+                [&out](caf::error& err) { out = "ERR " + caf::to_string(err); });
     });
     sched_->run();
     return out;
