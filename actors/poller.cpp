@@ -99,6 +99,7 @@ void retry_later(self_ptr self, attempt_record a, const std::string& reason,
                  {"ceiling_s", std::to_string(b.retry_after_ceiling.count())}});
       a.delay_ms = duration_cast<milliseconds>(delay).count();
       record_attempt(self, std::move(a));
+      self->state.not_before_ns = now_ns(self) + duration_cast<nanoseconds>(delay).count();
       set_state(self, "degraded",
                 "the DSP asks to wait " + std::to_string(retry_after->count()) + " s, above the ceiling of " +
                     std::to_string(b.retry_after_ceiling.count()) + " s; trying again after the ceiling");
@@ -119,6 +120,7 @@ void retry_later(self_ptr self, attempt_record a, const std::string& reason,
              {"delay_source", a.delay_source}});
   auto source = a.delay_source;
   record_attempt(self, std::move(a));
+  st.not_before_ns = now_ns(self) + duration_cast<nanoseconds>(delay).count();
   set_state(self, "backing_off",
             reason + " (attempt " + std::to_string(st.attempt) + ", next in " +
                 std::to_string(duration_cast<milliseconds>(delay).count()) + " ms, " + source + ")");
@@ -207,6 +209,22 @@ void on_validated(self_ptr self, batch_ptr batch) {
     retry_later(self, std::move(a), "corrupt page: " + reason, std::nullopt);
     return;
   }
+  if (batch->body_sha256 == st.last_body_sha256 && batch->cursor_before != st.last_cursor_before &&
+      batch->records_in > 0) {
+    ++st.attempt;
+    attempt_record a;
+    a.request = batch->request;
+    a.status = 200;
+    a.error = "the DSP served the previous page again";
+    a.classification = "transient";
+    a.attempt = st.attempt;
+    a.body_sha256 = batch->body_sha256;
+    a.correlation_id = batch->correlation_id;
+    retry_later(self, std::move(a), "repeated page at cursor \"" + batch->cursor_before + "\"", std::nullopt);
+    return;
+  }
+  st.last_body_sha256 = batch->body_sha256;
+  st.last_cursor_before = batch->cursor_before;
   st.corrupt_pages = 0;
   log_event(log_level::debug, "page.validated",
             {{"endpoint", st.setup.endpoint.name},
@@ -316,6 +334,10 @@ void fetch(self_ptr self) {
   if (st.fetching || st.stopping || st.end_reached || st.parked || st.setup.paused) return;
   if (st.uncommitted >= st.setup.max_pages_in_flight) return;  // backpressure: wait for a commit
   const auto& ep = st.setup.endpoint;
+  if (auto early = st.not_before_ns - now_ns(self); early > 0) {
+    schedule_fetch(self, nanoseconds(early));  // still backing off (or waiting for Retry-After)
+    return;
+  }
   std::string problem;
   if (auto wait = window_wait(self, problem)) {
     set_state(self, "waiting",

@@ -54,12 +54,19 @@ struct poller_state {
   int attempt = 0;
   int corrupt_pages = 0;
   uint64_t timer_generation = 0;
+  /// No request before this (actor clock, ns): a backoff or Retry-After wait that other events,
+  /// such as a commit acknowledgement, must not cut short.
+  int64_t not_before_ns = 0;
   std::size_t next_validator = 0;
   uint64_t rng = 0;
   uint64_t exchange_no = 0;
   std::string incarnation;
   std::string pending_target;
   int64_t fetch_started_ms = 0;
+  /// The previous page's body hash and cursor: a DSP that serves the previous page again for the
+  /// next cursor would make offset pagination skip a page, so that is retried, not ingested.
+  std::string last_body_sha256;
+  std::string last_cursor_before;
   endpoint_status status;
 };
 

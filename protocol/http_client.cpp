@@ -54,10 +54,8 @@ class client final : public http_transport, public std::enable_shared_from_this<
         tls_(std::move(tls)) {}
 
   void fetch(http_request req, std::function<void(http_response)> done) override {
-    asio::post(strand_,
-               [self = this->shared_from_this(), req = std::move(req), done = std::move(done)]() mutable {
-                 self->start(std::move(req), std::move(done), true);
-               });
+    asio::post(strand_, [self = this->shared_from_this(), req = std::move(req),
+                         done = std::move(done)]() mutable { self->start(std::move(req), std::move(done)); });
   }
 
   void close() override {
@@ -67,10 +65,9 @@ class client final : public http_transport, public std::enable_shared_from_this<
  private:
   using self_ptr = std::shared_ptr<client>;
 
-  void start(http_request req, std::function<void(http_response)> done, bool may_retry) {
+  void start(http_request req, std::function<void(http_response)> done) {
     req_ = std::move(req);
     done_ = std::move(done);
-    may_retry_ = may_retry;
     started_ = std::chrono::steady_clock::now();
     request_ = {};
     request_.method_string(req_.method);
@@ -80,13 +77,10 @@ class client final : public http_transport, public std::enable_shared_from_this<
     request_.set(http::field::user_agent, "dspsync/0.1");
     request_.set(http::field::accept, "application/json");
     for (const auto& [k, v] : req_.headers) request_.set(k, v);
-    if (stream_ && connected_) {
-      reused_ = true;
+    if (stream_ && connected_)
       write();
-    } else {
-      reused_ = false;
+    else
       connect();
-    }
   }
 
   std::string host_header() const {
@@ -187,14 +181,10 @@ class client final : public http_transport, public std::enable_shared_from_this<
   }
 
   void fail(beast::error_code ec, const char* what) {
-    bool stale = reused_ && may_retry_ &&
-                 (ec == http::error::end_of_stream || ec == asio::error::connection_reset ||
-                  ec == asio::error::broken_pipe || ec == asio::error::eof);
+    // No transparent retry, not even for a keep-alive connection the server closed while idle: every
+    // request must pass the poller's rate budget and be counted, so the poller decides (a short
+    // jittered backoff) and the next fetch reconnects.
     reset_stream();
-    if (stale) {
-      // The server closed an idle keep-alive connection: one fresh attempt, not a failure.
-      return start(std::move(req_), std::move(done_), false);
-    }
     http_response res;
     std::string reason = ec == beast::error::timeout ? "timed out" : ec.message();
     res.error = failure{ec::transport_failure, std::string(what) + " " + host_ + ":" + port_ + ": " + reason};
@@ -216,8 +206,6 @@ class client final : public http_transport, public std::enable_shared_from_this<
   std::shared_ptr<ssl::context> tls_;
   std::optional<Stream> stream_;
   bool connected_ = false;
-  bool reused_ = false;
-  bool may_retry_ = false;
   http_request req_;
   std::function<void(http_response)> done_;
   http::request<http::empty_body> request_;
