@@ -55,6 +55,15 @@ asan-test: deps
 crash-test: build
 	cd $(BUILD) && DSPSYNC_CRASH_KILLS=$(or $(KILLS),50) ctest --output-on-failure -R Crash
 
+# Benchmarks (docs/performance.md): the end-to-end run against the Python recipe, then the micro
+# benchmarks. RECORDS=N changes the end-to-end size (default 1,000,000).
+bench: build
+	@dpkg-query -W python3-httpx python3-pydantic >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get install -y -qq python3-httpx python3-pydantic >/dev/null; \
+	  else echo "the Python baseline needs: sudo apt-get install -y python3-httpx python3-pydantic"; exit 1; fi; }
+	$(BUILD)/bench/bench_e2e --records $(or $(RECORDS),1000000)
+	$(BUILD)/bench/bench_micro
+
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.hpp')
 
