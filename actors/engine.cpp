@@ -22,6 +22,12 @@ expected<std::unique_ptr<engine>> engine::start(engine_config cfg, engine_option
   }
   e->system_config_ = std::make_unique<caf::actor_system_config>();
   if (opts.workers > 0) e->system_config_->set("scheduler.max-threads", opts.workers);
+  // Pages arrive from the network thread; an idle CAF worker in its relaxed phase sleeps 10 ms by
+  // default before looking again, which would add that to every page's path. Poll more eagerly.
+  e->system_config_->set("work-stealing.relaxed-sleep-duration",
+                         caf::timespan{std::chrono::microseconds{200}});
+  e->system_config_->set("work-stealing.moderate-sleep-duration",
+                         caf::timespan{std::chrono::microseconds{20}});
   e->system_ = std::make_unique<caf::actor_system>(*e->system_config_);
   supervisor_setup ss;
   ss.config = e->config_;

@@ -130,6 +130,10 @@ void retry_later(self_ptr self, attempt_record a, const std::string& reason,
 void on_committed(self_ptr self, const batch_ptr& batch, const batch_outcome& out) {
   auto& st = self->state;
   --st.uncommitted;
+  log_event(log_level::debug, "page.committed",
+            {{"endpoint", st.setup.endpoint.name},
+             {"cursor_after", batch->cursor_after},
+             {"in_flight", std::to_string(st.uncommitted)}});
   if (!out.refused.empty()) {
     // Someone else moved the cursor (or this poller is stale): start over from what is committed.
     log_event(log_level::warn, "ledger.refused",
@@ -155,7 +159,7 @@ void on_committed(self_ptr self, const batch_ptr& batch, const batch_outcome& ou
   t.pending += out.pending;
   t.updated_at_ms = wall_ms();
   if (st.stopping) return maybe_finish_stop(self);
-  if (st.end_reached && st.uncommitted == 0) {
+  if (st.end_reached && st.uncommitted == 0 && !st.fetching) {
     set_state(self, "caught_up");
     // Poll again on schedule from the committed cursor.
     if (!st.setup.once) schedule_fetch(self, st.setup.endpoint.schedule.interval);
@@ -167,7 +171,6 @@ void on_committed(self_ptr self, const batch_ptr& batch, const batch_outcome& ou
 
 void commit(self_ptr self, const batch_ptr& batch) {
   auto& st = self->state;
-  ++st.uncommitted;
   self->request(st.setup.ledger, caf::infinite, commit_atom::value, batch)
       .then([=](const batch_outcome& out) { on_committed(self, batch, out); },
             [=](const caf::error& err) {
@@ -177,76 +180,126 @@ void commit(self_ptr self, const batch_ptr& batch) {
             });
 }
 
-void on_validated(self_ptr self, batch_ptr batch) {
+/// Drops every page fetched after the one at `cursor` (their cursors were derived from a page that
+/// will not be committed) and fetches again from there.
+void reset_pipeline(self_ptr self, const std::string& cursor) {
   auto& st = self->state;
-  st.fetching = false;
-  if (!batch->page_errors.empty()) {
-    // A corrupt page: the ledger keeps it in quarantine, the cursor stays put, and the page is
-    // fetched again a bounded number of times.
-    ++st.corrupt_pages;
-    ++st.attempt;
-    auto reason = batch->page_errors.front().message;
+  ++st.generation;
+  st.uncommitted -= static_cast<int>(st.ready.size());
+  st.ready.clear();
+  st.next_commit_seq = st.next_seq;
+  st.fetch_cursor = cursor;
+  st.end_reached = false;
+  st.blocked = false;
+  if (st.fetching) st.discard_response = true;  // its cursor came from the dropped pages
+}
+
+/// A page that failed as a whole (corrupt, or the previous page served again): keep the cursor,
+/// drop what was fetched after it, back off, and give up after `page_retries`.
+void page_failed(self_ptr self, const batch_ptr& batch, const std::string& reason, const char* classification,
+                 bool quarantine) {
+  auto& st = self->state;
+  ++st.corrupt_pages;
+  ++st.attempt;
+  if (quarantine) {
     log_event(log_level::error, "page.quarantined",
               {{"endpoint", st.setup.endpoint.name},
                {"correlation_id", batch->correlation_id},
                {"reason", reason}});
-    commit(self, batch);
-    st.fetch_cursor = st.committed_cursor;
-    if (st.stopping) return;
-    attempt_record a;
-    a.request = batch->request;
-    a.status = 200;
-    a.error = reason;
-    a.classification = "corrupt_page";
-    a.attempt = st.attempt;
-    a.body_sha256 = batch->body_sha256;
-    a.correlation_id = batch->correlation_id;
-    if (st.corrupt_pages > st.setup.endpoint.backoff.page_retries) {
-      record_attempt(self, std::move(a));
-      park(self, "page at cursor \"" + batch->cursor_before + "\" is corrupt: " + reason);
+    commit(self, batch);  // the ledger keeps the page in quarantine; the cursor does not move
+  } else {
+    --st.uncommitted;
+  }
+  reset_pipeline(self, batch->cursor_before);
+  if (st.stopping) return maybe_finish_stop(self);
+  attempt_record a;
+  a.request = batch->request;
+  a.status = 200;
+  a.error = reason;
+  a.classification = classification;
+  a.attempt = st.attempt;
+  a.body_sha256 = batch->body_sha256;
+  a.correlation_id = batch->correlation_id;
+  if (st.corrupt_pages > st.setup.endpoint.backoff.page_retries) {
+    record_attempt(self, std::move(a));
+    park(self, "page at cursor \"" + batch->cursor_before + "\" failed: " + reason);
+    return;
+  }
+  retry_later(self, std::move(a), reason, std::nullopt);
+}
+
+/// Hands validated pages to the ledger strictly in the order they were fetched.
+void drain(self_ptr self) {
+  auto& st = self->state;
+  bool unblocked = false;
+  for (auto it = st.ready.find(st.next_commit_seq); it != st.ready.end();
+       it = st.ready.find(st.next_commit_seq)) {
+    auto batch = it->second;
+    st.ready.erase(it);
+    ++st.next_commit_seq;
+    if (!batch->page_errors.empty())
+      return page_failed(self, batch, "corrupt page: " + batch->page_errors.front().message, "corrupt_page",
+                         true);
+    if (batch->body_sha256 == st.last_body_sha256 && batch->cursor_before != st.last_cursor_before &&
+        batch->records_in > 0)
+      return page_failed(self, batch,
+                         "the DSP served the previous page again at cursor \"" + batch->cursor_before + "\"",
+                         "transient", false);
+    if (!batch->peeked) {
+      // The scan could not read this page ahead; validation did, so fetching can go on.
+      st.blocked = false;
+      st.fetch_cursor = batch->cursor_after;
+      st.end_reached = batch->caught_up;
+      unblocked = true;
+    } else if (batch->peeked_cursor != batch->cursor_after) {
+      // The scan and the parser disagree: trust neither, start over from what is committed.
+      self->quit(caf::make_error(caf::sec::runtime_error, "next cursor mismatch between scan (\"" +
+                                                              batch->peeked_cursor + "\") and parse (\"" +
+                                                              batch->cursor_after + "\")"));
       return;
     }
-    retry_later(self, std::move(a), "corrupt page: " + reason, std::nullopt);
-    return;
+    st.last_body_sha256 = batch->body_sha256;
+    st.last_cursor_before = batch->cursor_before;
+    st.corrupt_pages = 0;
+    log_event(log_level::debug, "page.ordered",
+              {{"endpoint", st.setup.endpoint.name},
+               {"correlation_id", batch->correlation_id},
+               {"cursor_before", batch->cursor_before},
+               {"cursor_after", batch->cursor_after},
+               {"records", std::to_string(batch->records_in)}});
+    commit(self, batch);
   }
-  if (batch->body_sha256 == st.last_body_sha256 && batch->cursor_before != st.last_cursor_before &&
-      batch->records_in > 0) {
-    ++st.attempt;
-    attempt_record a;
-    a.request = batch->request;
-    a.status = 200;
-    a.error = "the DSP served the previous page again";
-    a.classification = "transient";
-    a.attempt = st.attempt;
-    a.body_sha256 = batch->body_sha256;
-    a.correlation_id = batch->correlation_id;
-    retry_later(self, std::move(a), "repeated page at cursor \"" + batch->cursor_before + "\"", std::nullopt);
-    return;
+  if (unblocked && !st.end_reached && !st.stopping) fetch(self);
+}
+
+void on_validated(self_ptr self, uint64_t generation, uint64_t seq, batch_ptr batch) {
+  auto& st = self->state;
+  if (generation != st.generation) {
+    // Fetched after a page that failed: dropped, it will be fetched again.
+    --st.uncommitted;
+    return maybe_finish_stop(self);
   }
-  st.last_body_sha256 = batch->body_sha256;
-  st.last_cursor_before = batch->cursor_before;
-  st.corrupt_pages = 0;
-  log_event(log_level::debug, "page.validated",
-            {{"endpoint", st.setup.endpoint.name},
-             {"correlation_id", batch->correlation_id},
-             {"cursor_before", batch->cursor_before},
-             {"cursor_after", batch->cursor_after},
-             {"records", std::to_string(batch->records_in)}});
-  st.fetch_cursor = batch->cursor_after;
-  st.end_reached = batch->caught_up;
-  commit(self, batch);
-  if (!st.end_reached && !st.stopping) fetch(self);
+  st.ready.emplace(seq, std::move(batch));
+  drain(self);
 }
 
 void on_response(self_ptr self, const response_ptr& res) {
   auto& st = self->state;
-  if (!st.fetching) return;  // abandoned (stop, pause or restart)
-  if (st.setup.paused) {
-    st.fetching = false;
-    return;
+  if (!st.fetching) return;
+  st.fetching = false;
+  if (st.discard_response || st.setup.paused || st.stopping) {
+    // Abandoned (pause, stop, or its cursor came from a page that was dropped).
+    st.discard_response = false;
+    if (st.stopping) return maybe_finish_stop(self);
+    return fetch(self);
   }
   const auto& ep = st.setup.endpoint;
   auto now = now_ns(self);
+  log_event(log_level::debug, "http.response",
+            {{"endpoint", ep.name},
+             {"target", st.pending_target},
+             {"status", std::to_string(res->status)},
+             {"elapsed_ms", std::to_string(res->elapsed.count())}});
   ++st.status.requests;
   ++st.status.responses[res->error ? 0 : res->status];
   if (!res->error && st.setup.budget)
@@ -260,9 +313,8 @@ void on_response(self_ptr self, const response_ptr& res) {
   a.error = res->error ? res->error->message : std::string();
   a.attempt = st.attempt;
   a.correlation_id = correlation;
-  if (!res->body.empty()) a.body_sha256 = to_hex(sha256::digest(res->body));
   if (cls != exchange_class::success) {
-    st.fetching = false;
+    if (!res->body.empty()) a.body_sha256 = to_hex(sha256::digest(res->body));
     st.breaker.on_failure(now);
     std::string reason = res->error ? res->error->message : "HTTP " + std::to_string(res->status);
     log_event(log_level::warn, "http.failed",
@@ -270,7 +322,6 @@ void on_response(self_ptr self, const response_ptr& res) {
                {"correlation_id", correlation},
                {"target", st.pending_target},
                {"reason", reason}});
-    if (st.stopping) return maybe_finish_stop(self);
     if (cls == exchange_class::credentials_rejected || cls == exchange_class::permanent) {
       a.classification = cls == exchange_class::permanent ? "permanent" : "credentials_rejected";
       a.delay_source = "none";
@@ -291,6 +342,7 @@ void on_response(self_ptr self, const response_ptr& res) {
     // The success that ends a retried request closes its entries in the retry ledger.
     a.classification = "success";
     a.delay_source = "none";
+    a.body_sha256 = to_hex(sha256::digest(res->body));
     record_attempt(self, std::move(a));
   }
   st.attempt = 0;
@@ -301,11 +353,27 @@ void on_response(self_ptr self, const response_ptr& res) {
   batch->body = std::move(res->body);
   batch->fetched_at_ms = st.fetch_started_ms;
   batch->cursor_before = st.fetch_cursor;
+  ++st.uncommitted;
+  // Read ahead: a structural scan finds the next cursor, so the next request goes out while the
+  // validators map this page (pages still commit strictly in order, see `drain`).
+  std::size_t count = 0;
+  auto step = peek_next_page(ep, st.fetch_cursor, batch->body, count);
+  if (step) {
+    batch->peeked = true;
+    batch->peeked_cursor = step->next_cursor;
+    st.fetch_cursor = step->next_cursor;
+    st.end_reached = step->done;
+  } else {
+    st.blocked = true;  // wait for the validator's verdict on this page
+  }
+  auto seq = st.next_seq++;
+  auto generation = st.generation;
   const auto& pool = st.setup.validators;
   auto v = pool[st.next_validator++ % pool.size()];
   self->request(v, caf::infinite, validate_atom::value, batch)
-      .then([=](batch_ptr mapped) { on_validated(self, std::move(mapped)); },
+      .then([=](batch_ptr mapped) { on_validated(self, generation, seq, std::move(mapped)); },
             [=](const caf::error& err) { self->quit(err); });
+  if (!st.end_reached) fetch(self);
 }
 
 /// For `updated_since`: the wait before the window at the fetch cursor may be asked for (never a
@@ -331,7 +399,7 @@ std::optional<seconds> window_wait(self_ptr self, std::string& problem) {
 
 void fetch(self_ptr self) {
   auto& st = self->state;
-  if (st.fetching || st.stopping || st.end_reached || st.parked || st.setup.paused) return;
+  if (st.fetching || st.blocked || st.stopping || st.end_reached || st.parked || st.setup.paused) return;
   if (st.uncommitted >= st.setup.max_pages_in_flight) return;  // backpressure: wait for a commit
   const auto& ep = st.setup.endpoint;
   if (auto early = st.not_before_ns - now_ns(self); early > 0) {
@@ -466,7 +534,7 @@ poller_actor::behavior_type poller(poller_actor::stateful_pointer<poller_state> 
       [=](pause_atom) {
         auto& s = self->state;
         s.setup.paused = true;
-        s.fetching = false;  // an exchange in flight is abandoned; committed work is unaffected
+        if (s.fetching) s.discard_response = true;  // an exchange in flight is abandoned
         ++s.timer_generation;
         set_state(self, "paused");
       },
@@ -483,8 +551,7 @@ poller_actor::behavior_type poller(poller_actor::stateful_pointer<poller_state> 
         schedule_fetch(self, nanoseconds{0});
       },
       [=](stop_atom) {
-        self->state.stopping = true;
-        self->state.fetching = false;  // an exchange in flight is abandoned; its page is refetched later
+        self->state.stopping = true;  // an exchange in flight is abandoned; its page is refetched later
         maybe_finish_stop(self);
       },
   };

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -45,10 +46,22 @@ struct poller_state {
   /// The committed cursor, and the cursor of the next page to fetch (ahead by the pages in flight).
   std::string committed_cursor;
   std::string fetch_cursor;
+  /// An HTTP exchange is in flight (the transport takes one at a time).
   bool fetching = false;
+  /// Ignore the response of the exchange in flight (paused, or its cursor was dropped).
+  bool discard_response = false;
+  /// A page could not be scanned ahead: no further fetch until its validation decides.
+  bool blocked = false;
+  /// Pipeline: pages are numbered as they arrive, validated in parallel, and committed in order;
+  /// a reset (a page failed) bumps the generation so stragglers are dropped.
+  uint64_t generation = 0;
+  uint64_t next_seq = 0;
+  uint64_t next_commit_seq = 0;
+  std::map<uint64_t, batch_ptr> ready;
   bool end_reached = false;
   bool stopping = false;
   bool parked = false;
+  /// Pages fetched and not yet committed (validating, waiting for order, or at the ledger).
   int uncommitted = 0;
   /// Attempts at the current page so far (transport, status or corrupt body); 0 before the first.
   int attempt = 0;

@@ -1,5 +1,6 @@
 // `dspsync run`: the engine as a service.
 
+#include <cstdlib>
 #include <iostream>
 
 #include "app/cli.hpp"
@@ -23,9 +24,17 @@ int cmd_run(int argc, char** argv) {
     std::cerr << "dspsync run: " << cfg.error().message << "\n";
     return 2;
   }
-  if (auto f = a->get("log-file")) {
+  {
     log_settings ls;
-    ls.path = *f;
+    if (auto f = a->get("log-file")) ls.path = *f;
+    // DSPSYNC_LOG_LEVEL=debug|info|warn|error (default info): debug logs every page's path.
+    if (const char* level = std::getenv("DSPSYNC_LOG_LEVEL")) {
+      std::string l = level;
+      ls.min_level = l == "debug"   ? log_level::debug
+                     : l == "warn"  ? log_level::warn
+                     : l == "error" ? log_level::error
+                                    : log_level::info;
+    }
     configure_log(ls);
   }
   // Block the stop signals before any thread starts, so only the wait below receives them.

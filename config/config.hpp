@@ -145,7 +145,7 @@ struct pipeline_config {
   /// Validator actors in the pool.
   int validators = 2;
   /// Pages fetched but not yet committed, per endpoint (backpressure bound).
-  int max_pages_in_flight = 4;
+  int max_pages_in_flight = 16;
   /// Most pages the ledger folds into one write transaction.
   int max_pages_per_commit = 64;
 };

@@ -54,6 +54,10 @@ struct ingest_batch {
   std::string cursor_after;
   /// True when the endpoint reached the end of its data with this page.
   bool caught_up = false;
+  /// The poller read the next cursor ahead by a structural scan (`peek_next_page`); the
+  /// validator's full parse must agree with it.
+  bool peeked = false;
+  std::string peeked_cursor;
   /// When the whole page is corrupt (not JSON, no records array): why. The page is then kept in
   /// quarantine and the cursor does not move.
   std::vector<failure> page_errors;

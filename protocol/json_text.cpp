@@ -287,13 +287,13 @@ std::string unescape_token(std::string_view t) {
 
 }  // namespace
 
-std::vector<std::string_view> array_element_spans(std::string_view text, std::string_view pointer) {
-  std::vector<std::string_view> out;
-  scanner sc{text};
-  // Walk the pointer's tokens down to the target.
+namespace {
+
+/// Positions the scanner at the value the pointer names; false when there is none.
+bool locate(scanner& sc, std::string_view pointer) {
   std::size_t pos = 0;
   while (pos < pointer.size()) {
-    if (pointer[pos] != '/') return out;
+    if (pointer[pos] != '/') return false;
     std::size_t end = pointer.find('/', pos + 1);
     if (end == std::string_view::npos) end = pointer.size();
     std::string token = unescape_token(pointer.substr(pos + 1, end - pos - 1));
@@ -306,30 +306,39 @@ std::vector<std::string_view> array_element_spans(std::string_view text, std::st
       if (!sc.eat('}')) {
         while (true) {
           std::string_view key;
-          if (!sc.string(key) || !sc.eat(':')) return out;
+          if (!sc.string(key) || !sc.eat(':')) return false;
           sc.ws();
           if (unescape_string(key) == token) value_at = sc.i;
-          if (!sc.skip()) return out;
+          if (!sc.skip()) return false;
           if (sc.eat(',')) continue;
           if (sc.eat('}')) break;
-          return out;
+          return false;
         }
       }
-      if (value_at == std::string_view::npos) return out;
+      if (value_at == std::string_view::npos) return false;
       sc.i = value_at;
     } else if (sc.eat('[')) {
       std::size_t index = 0;
       for (char c : token) {
-        if (c < '0' || c > '9') return out;
+        if (c < '0' || c > '9') return false;
         index = index * 10 + static_cast<std::size_t>(c - '0');
       }
       for (std::size_t k = 0; k < index; ++k)
-        if (!sc.skip() || !sc.eat(',')) return out;
+        if (!sc.skip() || !sc.eat(',')) return false;
     } else {
-      return out;
+      return false;
     }
   }
-  if (!sc.eat('[')) return out;
+  sc.ws();
+  return true;
+}
+
+}  // namespace
+
+std::vector<std::string_view> array_element_spans(std::string_view text, std::string_view pointer) {
+  std::vector<std::string_view> out;
+  scanner sc{text};
+  if (!locate(sc, pointer) || !sc.eat('[')) return out;
   sc.ws();
   if (sc.eat(']')) return out;
   while (true) {
@@ -342,6 +351,14 @@ std::vector<std::string_view> array_element_spans(std::string_view text, std::st
     return {};
   }
   return out;
+}
+
+std::optional<std::string_view> raw_value_at(std::string_view text, std::string_view pointer) {
+  scanner sc{text};
+  if (!locate(sc, pointer)) return std::nullopt;
+  std::size_t start = sc.i;
+  if (!sc.skip()) return std::nullopt;
+  return text.substr(start, sc.i - start);
 }
 
 }  // namespace dspsync

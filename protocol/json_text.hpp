@@ -1,6 +1,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,5 +35,9 @@ class json_text_parser {
 /// structural scan without building values. Used to keep a bad record's bytes exactly as received.
 /// Empty when the pointer does not lead to an array.
 std::vector<std::string_view> array_element_spans(std::string_view text, std::string_view pointer);
+
+/// The raw text of the value at `pointer` in `text` (structural scan, no values built); nullopt
+/// when the pointer leads nowhere or the text is malformed on the way.
+std::optional<std::string_view> raw_value_at(std::string_view text, std::string_view pointer);
 
 }  // namespace dspsync

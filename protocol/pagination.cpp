@@ -1,5 +1,7 @@
 #include "protocol/pagination.hpp"
 
+#include "protocol/json_text.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -7,6 +9,7 @@
 #include <optional>
 
 #include <boost/json/error.hpp>
+#include <boost/json/parse.hpp>
 #include <boost/url/parse.hpp>
 #include <boost/url/url_view.hpp>
 
@@ -283,6 +286,51 @@ std::string url_origin(std::string_view url) {
     if (!is_default) origin += ":" + std::to_string(port);
   }
   return origin;
+}
+
+}  // namespace dspsync
+
+namespace dspsync {
+
+expected<page_step> peek_next_page(const endpoint_config& ep, std::string_view cursor, std::string_view body,
+                                   std::size_t& record_count) {
+  const auto& pg = ep.pagination;
+  auto raw_records = raw_value_at(body, pg.records_pointer);
+  if (!raw_records || raw_records->empty() || raw_records->front() != '[')
+    return failure{ec::missing_records, "records array not found by scan"};
+  auto spans = array_element_spans(body, pg.records_pointer);
+  auto trimmed = raw_records->substr(1);
+  while (!trimmed.empty() && (trimmed.front() == ' ' || trimmed.front() == '\n' || trimmed.front() == '\r' ||
+                              trimmed.front() == '\t'))
+    trimmed.remove_prefix(1);
+  if (spans.empty() && (trimmed.empty() || trimmed.front() != ']'))
+    return failure{ec::bad_json, "records array could not be scanned"};
+  record_count = spans.size();
+  // A small document holding only what the pagination rules read, at the same pointers.
+  boost::json::value doc = boost::json::object();
+  for (const auto& pointer : {next_pointer_of(pg), pg.total_pointer}) {
+    if (pointer.empty()) continue;
+    auto raw = raw_value_at(body, pointer);
+    if (!raw) continue;
+    boost::json::error_code jec;
+    auto v = boost::json::parse(*raw, jec);
+    if (jec) return failure{ec::bad_json, "value at " + pointer + " could not be parsed"};
+    // Build the path of objects down to the pointer.
+    boost::json::value* at = &doc;
+    std::size_t pos = 0;
+    while (pos < pointer.size()) {
+      std::size_t end = pointer.find('/', pos + 1);
+      if (end == std::string::npos) end = pointer.size();
+      std::string token(pointer.substr(pos + 1, end - pos - 1));
+      for (std::size_t k = 0; (k = token.find("~1", k)) != std::string::npos;) token.replace(k, 2, "/");
+      for (std::size_t k = 0; (k = token.find("~0", k)) != std::string::npos;) token.replace(k, 2, "~");
+      if (!at->is_object()) return failure{ec::bad_value, "pointer " + pointer + " crosses an array"};
+      at = &at->as_object()[token];
+      pos = end;
+    }
+    *at = std::move(v);
+  }
+  return next_page(ep, cursor, doc, record_count);
 }
 
 }  // namespace dspsync

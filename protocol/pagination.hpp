@@ -45,6 +45,13 @@ struct page_step {
 expected<page_step> next_page(const endpoint_config& ep, std::string_view cursor,
                               const boost::json::value& page, std::size_t record_count);
 
+/// The same decision as `next_page`, taken from the raw body by a structural scan (the records
+/// array is counted, not parsed), so the poller can ask for the next page while validators are
+/// still mapping this one. Fails when the body cannot be scanned (the validator then reports why).
+/// `record_count` receives the size of the records array.
+expected<page_step> peek_next_page(const endpoint_config& ep, std::string_view cursor, std::string_view body,
+                                   std::size_t& record_count);
+
 /// Origin (`scheme://host[:port]`, lower-case, default port omitted) of a URL; empty if unparsable.
 std::string url_origin(std::string_view url);
 

@@ -78,7 +78,7 @@ TEST(config, empty_document_takes_every_default) {
   EXPECT_EQ(cfg.data_dir, "./dspsync-data");
   EXPECT_EQ(cfg.map_size_mib, 16384u);
   EXPECT_EQ(cfg.pipeline.validators, 2);
-  EXPECT_EQ(cfg.pipeline.max_pages_in_flight, 4);
+  EXPECT_EQ(cfg.pipeline.max_pages_in_flight, 16);
   EXPECT_EQ(cfg.pipeline.max_pages_per_commit, 64);
   EXPECT_EQ(cfg.console.listen, "127.0.0.1");
   EXPECT_EQ(cfg.console.port, 0);
