@@ -53,7 +53,8 @@ expected<std::unique_ptr<ledger_store>> ledger_store::open(const ledger_options&
           "data_dir \"" + dir + "\": another dspsync engine is using it (lock held on " + lock_path + ")"};
   }
   try {
-    p->env = lmdb::env::open(dir, opts.map_size_mib * 1024 * 1024, 32, opts.read_only ? MDB_RDONLY : 0);
+    p->env = lmdb::env::open(dir, opts.map_size_mib * 1024 * 1024, 32,
+                             (opts.read_only ? MDB_RDONLY : 0) | (opts.durable ? 0 : MDB_NOSYNC));
     auto t = lmdb::txn::begin(p->env, opts.read_only);
     unsigned create = opts.read_only ? 0 : MDB_CREATE;
     p->meta = lmdb::open_db(t, "meta", create);

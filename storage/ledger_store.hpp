@@ -117,6 +117,9 @@ struct ledger_options {
   bool create = true;
   /// Open read-only (inspection commands); no lock is taken.
   bool read_only = false;
+  /// Sync every commit to disk (the default, and the only setting the engine uses). Deterministic
+  /// simulations that test logic, not power cuts, turn it off to run thousands of seeds quickly.
+  bool durable = true;
 };
 
 /// The durable ledger: raw pages, records by idempotency key with state and versions, quarantine,

@@ -117,6 +117,7 @@ class sim_fixture {
     sched_ = &dynamic_cast<caf::scheduler::test_coordinator&>(sys_->scheduler());
     ledger_options lo;
     lo.dir = dir_.path();
+    lo.durable = false;  // logic under test, not power cuts: no fsync per commit
     store_ = std::move(*ledger_store::open(lo));
   }
 
@@ -136,6 +137,9 @@ class sim_fixture {
     dsps_[endpoint] = dsp;
     return *dsp;
   }
+
+  /// The simulated DSP of an endpoint.
+  sim_dsp& dsp(const std::string& endpoint) { return *dsps_.at(endpoint); }
 
   /// Starts the supervisor with these endpoints (each needs a DSP).
   void start(engine_config cfg, bool once, supervisor_setup tweaks = {}) {
