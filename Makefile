@@ -53,7 +53,7 @@ asan-test: deps
 
 # Kill-and-restart campaign (see docs/operations.md); KILLS=N for a longer run.
 crash-test: build
-	cd $(BUILD) && DSPSYNC_CRASH_KILLS=$(or $(KILLS),50) ctest --output-on-failure -R Crash
+	cd $(BUILD) && DSPSYNC_CRASH_KILLS=$(or $(KILLS),50) ctest --output-on-failure -R exactly_once
 
 # Benchmarks (docs/performance.md): the end-to-end run against the Python recipe, then the micro
 # benchmarks. RECORDS=N changes the end-to-end size (default 1,000,000).

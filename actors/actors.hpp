@@ -35,7 +35,8 @@ struct endpoint_status {
   std::string name;
   std::string dsp;
   std::string style;
-  /// starting | fetching | backing_off | caught_up | parked | failed | stopped
+  /// starting | fetching | waiting | backing_off | degraded | circuit_open | caught_up | paused |
+  /// parked | restarting | failed | stopped (docs/operations.md says what each means)
   std::string state = "starting";
   /// Why it is backing off, parked or failed.
   std::string reason;

@@ -456,6 +456,19 @@ void fetch(self_ptr self) {
   });
 }
 
+/// Reads the endpoint's token from its environment variable; false when one is configured but not
+/// set (the endpoint must not poll without it).
+bool read_token(self_ptr self) {
+  auto& st = self->state;
+  const auto& ep = st.setup.endpoint;
+  st.auth_value.clear();
+  if (ep.auth.token_env.empty()) return true;
+  const char* token = std::getenv(ep.auth.token_env.c_str());
+  if (token == nullptr || *token == '\0') return false;
+  st.auth_value = ep.auth.scheme.empty() ? std::string(token) : ep.auth.scheme + " " + token;
+  return true;
+}
+
 /// Loads the committed cursor (an operator may have changed it while the endpoint was paused).
 bool load_checkpoint(self_ptr self) {
   auto& st = self->state;
@@ -493,15 +506,13 @@ poller_actor::behavior_type poller(poller_actor::stateful_pointer<poller_state> 
   st.status.dsp = ep.dsp;
   st.status.style = to_string(ep.pagination.style);
   st.status.restarts = st.setup.restarts;
-  if (!ep.auth.token_env.empty()) {
-    const char* token = std::getenv(ep.auth.token_env.c_str());
-    if (token == nullptr || *token == '\0') {
-      st.parked = true;
-      set_state(self, "parked",
-                "credentials missing: environment variable " + ep.auth.token_env + " is not set");
-    } else {
-      st.auth_value = ep.auth.scheme.empty() ? std::string(token) : ep.auth.scheme + " " + token;
-    }
+  if (!read_token(self)) {
+    st.parked = true;
+    log_event(log_level::error, "endpoint.parked",
+              {{"endpoint", ep.name},
+               {"reason", "credentials missing: environment variable " + ep.auth.token_env}});
+    set_state(self, "parked",
+              "credentials missing: environment variable " + ep.auth.token_env + " is not set");
   }
   if (!st.parked && load_checkpoint(self)) {
     bool was_caught_up = st.status.totals.caught_up && st.status.totals.pages > 0;
@@ -542,6 +553,13 @@ poller_actor::behavior_type poller(poller_actor::stateful_pointer<poller_state> 
         auto& s = self->state;
         if (!s.setup.paused) return;
         s.setup.paused = false;
+        if (!read_token(self)) {
+          s.parked = true;
+          set_state(
+              self, "parked",
+              "credentials missing: environment variable " + s.setup.endpoint.auth.token_env + " is not set");
+          return;
+        }
         s.parked = false;
         s.end_reached = false;
         s.attempt = 0;
