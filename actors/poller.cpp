@@ -23,6 +23,14 @@ int64_t now_ns(self_ptr self) {
   return duration_cast<nanoseconds>(self->clock().now().time_since_epoch()).count();
 }
 
+/// Calendar time in seconds, advanced by the actor clock from the poller's start: wall-clock time
+/// in production, and consistent with virtual time on the test coordinator, so a reporting lag of
+/// days is tested in microseconds.
+int64_t calendar_s(self_ptr self) {
+  auto& st = self->state;
+  return (st.wall_at_start_ms + (now_ns(self) - st.clock_at_start_ns) / 1'000'000) / 1000;
+}
+
 void report(self_ptr self) {
   auto& st = self->state;
   st.status.in_flight = st.uncommitted;
@@ -383,7 +391,7 @@ std::optional<seconds> window_wait(self_ptr self, std::string& problem) {
   if (ep.pagination.style != pagination_style::updated_since) return std::nullopt;
   auto since = parse_rfc3339(self->state.fetch_cursor);
   if (!since) return std::nullopt;
-  auto now_s = wall_ms() / 1000;
+  auto now_s = calendar_s(self);
   if (ep.schedule.retention.count() > 0 && *since < now_s - ep.schedule.retention.count()) {
     problem = "cursor " + self->state.fetch_cursor + " is older than the API's retention of " +
               std::to_string(ep.schedule.retention.count()) +
@@ -441,7 +449,7 @@ void fetch(self_ptr self) {
   if (ep.pagination.style == pagination_style::updated_since && !ep.schedule.until_param.empty()) {
     st.pending_target += st.pending_target.find('?') == std::string::npos ? '?' : '&';
     st.pending_target +=
-        ep.schedule.until_param + "=" + format_rfc3339(wall_ms() / 1000 - ep.schedule.lag.count());
+        ep.schedule.until_param + "=" + format_rfc3339(calendar_s(self) - ep.schedule.lag.count());
   }
   st.fetch_started_ms = wall_ms();
   ++st.exchange_no;
@@ -495,6 +503,8 @@ bool load_checkpoint(self_ptr self) {
 poller_actor::behavior_type poller(poller_actor::stateful_pointer<poller_state> self, poller_setup setup) {
   auto& st = self->state;
   st.setup = std::move(setup);
+  st.wall_at_start_ms = wall_ms();
+  st.clock_at_start_ns = now_ns(self);
   const auto& ep = st.setup.endpoint;
   st.breaker = circuit_breaker(ep.breaker.threshold, duration_cast<nanoseconds>(ep.breaker.cooldown).count());
   st.rng = st.setup.seed ^ std::hash<std::string>{}(ep.name);

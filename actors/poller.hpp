@@ -76,6 +76,9 @@ struct poller_state {
   std::string incarnation;
   std::string pending_target;
   int64_t fetch_started_ms = 0;
+  /// Wall clock and actor clock when the poller started (see calendar_s in poller.cpp).
+  int64_t wall_at_start_ms = 0;
+  int64_t clock_at_start_ns = 0;
   /// The previous page's body hash and cursor: a DSP that serves the previous page again for the
   /// next cursor would make offset pagination skip a page, so that is retried, not ingested.
   std::string last_body_sha256;

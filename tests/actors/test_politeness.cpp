@@ -284,3 +284,60 @@ TEST(politeness, an_operator_restart_brings_a_failed_endpoint_back) {
 
 }  // namespace
 }  // namespace dspsync::test
+
+namespace dspsync::test {
+namespace {
+
+TEST(scheduling, an_updated_since_window_newer_than_now_minus_lag_waits) {
+  sim_fixture f;
+  recording_options ro;
+  ro.style = pagination_style::updated_since;
+  ro.records = 100;
+  ro.page_size = 50;
+  ro.endpoint_name = "lagged";
+  auto rec = generate_recording(ro);
+  auto& dsp = f.add_dsp("lagged", pages_of(rec));
+  // The window starts one hour before "now - lag": wait until it is old enough (about 1 h later).
+  auto now =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch());
+  rec.endpoint.schedule.lag = std::chrono::seconds(48 * 3600);
+  rec.endpoint.pagination.initial_since = format_rfc3339(now.count() - 47 * 3600);
+  engine_config cfg;
+  cfg.endpoints.push_back(rec.endpoint);
+  f.start(cfg, true);
+  bool waited = false;
+  auto t0 = f.now();
+  f.run_until([&] {
+    auto s = f.status_of("lagged");
+    if (s && s->state == "waiting") waited = true;
+    return !dsp.log.empty();
+  });
+  EXPECT_TRUE(waited);
+  ASSERT_FALSE(dsp.log.empty());
+  EXPECT_GE(dsp.log.front().at - t0, std::chrono::seconds(3590));
+  EXPECT_LE(dsp.log.front().at - t0, std::chrono::seconds(3610));
+}
+
+TEST(scheduling, a_cursor_older_than_retention_is_reported_not_reset) {
+  sim_fixture f;
+  recording_options ro;
+  ro.style = pagination_style::updated_since;
+  ro.records = 100;
+  ro.page_size = 50;
+  ro.endpoint_name = "expired";
+  auto rec = generate_recording(ro);
+  auto& dsp = f.add_dsp("expired", pages_of(rec));
+  rec.endpoint.schedule.retention = std::chrono::seconds(90 * 24 * 3600);
+  rec.endpoint.pagination.initial_since = "2020-01-01T00:00:00Z";
+  engine_config cfg;
+  cfg.endpoints.push_back(rec.endpoint);
+  f.start(cfg, true);
+  ASSERT_TRUE(f.run_until([&] { return state_is(f, "expired", "parked"); }));
+  auto s = *f.status_of("expired");
+  EXPECT_NE(s.reason.find("retention"), std::string::npos) << s.reason;
+  EXPECT_TRUE(dsp.log.empty());  // nothing asked, nothing silently skipped
+  EXPECT_EQ(s.totals.cursor, "2020-01-01T00:00:00Z");
+}
+
+}  // namespace
+}  // namespace dspsync::test
