@@ -108,13 +108,19 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
-    if (a == "--records") records = std::stoull(next());
-    else if (a == "--page-size") page_size = std::stoi(next());
-    else if (a == "--prefill") prefill = std::stoull(next());
-    else if (a == "--no-python") python = false;
-    else if (a == "--keep") keep = next();
+    if (a == "--records")
+      records = std::stoull(next());
+    else if (a == "--page-size")
+      page_size = std::stoi(next());
+    else if (a == "--prefill")
+      prefill = std::stoull(next());
+    else if (a == "--no-python")
+      python = false;
+    else if (a == "--keep")
+      keep = next();
     else {
-      std::cerr << "usage: bench_e2e [--records N] [--page-size N] [--prefill N] [--no-python] [--keep DIR]\n";
+      std::cerr
+          << "usage: bench_e2e [--records N] [--page-size N] [--prefill N] [--no-python] [--keep DIR]\n";
       return 2;
     }
   }
@@ -146,11 +152,12 @@ int main(int argc, char** argv) {
     hars.push_back(pre->har);
   }
   hars.push_back(rec.har);
-  std::printf("workload: %zu records in %zu pages of %d (cursor style), %zu duplicates, %zu restatements, %zu "
-              "malformed; generated in %.1f s\n",
-              rec.expected.records_in, rec.expected.pages, page_size, rec.expected.duplicates,
-              rec.expected.restatements, rec.expected.malformed,
-              std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  std::printf(
+      "workload: %zu records in %zu pages of %d (cursor style), %zu duplicates, %zu restatements, %zu "
+      "malformed; generated in %.1f s\n",
+      rec.expected.records_in, rec.expected.pages, page_size, rec.expected.duplicates,
+      rec.expected.restatements, rec.expected.malformed,
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   replay_options rop;
   rop.threads = 1;
   auto server = replay_server::start(std::move(hars), rop);
@@ -185,14 +192,17 @@ int main(int argc, char** argv) {
                              dir + "/peer.db", "--limit", std::to_string(page_size)},
                             dir + "/peer.out");
     if (!WIFEXITED(theirs.status) || WEXITSTATUS(theirs.status) != 0) {
-      std::cerr << "python recipe failed (apt-get install python3-httpx python3-pydantic):\n" << theirs.output;
+      std::cerr << "python recipe failed (apt-get install python3-httpx python3-pydantic):\n"
+                << theirs.output;
       return 1;
     }
     // The recipe's own line: python-recipe records=N quarantined=Q seconds=S records_per_s=R
     std::size_t n = 0;
-    if (auto p = theirs.output.find("records="); p != std::string::npos) n = std::stoull(theirs.output.substr(p + 8));
+    if (auto p = theirs.output.find("records="); p != std::string::npos)
+      n = std::stoull(theirs.output.substr(p + 8));
     print_row("python-recipe", n, theirs);
-    double ratio = (static_cast<double>(ours_records) / ours.wall_s) / (static_cast<double>(n) / theirs.wall_s);
+    double ratio =
+        (static_cast<double>(ours_records) / ours.wall_s) / (static_cast<double>(n) / theirs.wall_s);
     std::printf("\nratio (records/s, dspsync / python recipe): %.1fx\n", ratio);
   }
   (*server)->stop();

@@ -171,11 +171,14 @@ class sim_fixture {
   /// Status of every endpoint, asked of the supervisor.
   std::vector<endpoint_status> query_status() {
     std::vector<endpoint_status> out;
-    sys_->spawn([this, &out](caf::event_based_actor* self) {
-      self->request(sup_, caf::infinite, status_atom::value).then([&out](std::vector<endpoint_status>& s) {
-        out = std::move(s);
-      });
-    });
+    // CAF 0.17.6 dereferences a null argument tuple when a function actor is spawned without
+    // arguments (UBSan: reference binding to null pointer), so these helpers take a dummy one.
+    sys_->spawn(
+        [this, &out](caf::event_based_actor* self, int) {
+          self->request(sup_, caf::infinite, status_atom::value)
+              .then([&out](std::vector<endpoint_status>& s) { out = std::move(s); });
+        },
+        0);
     sched_->run();
     return out;
   }
@@ -185,11 +188,13 @@ class sim_fixture {
   template <class... Ts>
   std::string command(Ts... xs) {
     std::string out = "(no reply)";
-    sys_->spawn([this, &out, xs...](caf::event_based_actor* self) {
-      self->request(sup_, caf::infinite, xs...)
-          .then([&out](std::string& line) { out = std::move(line); },
-                [&out](caf::error& err) { out = "ERR " + caf::to_string(err); });
-    });
+    sys_->spawn(
+        [this, &out, xs...](caf::event_based_actor* self, int) {
+          self->request(sup_, caf::infinite, xs...)
+              .then([&out](std::string& line) { out = std::move(line); },
+                    [&out](caf::error& err) { out = "ERR " + caf::to_string(err); });
+        },
+        0);
     sched_->run();
     return out;
   }
