@@ -7,6 +7,7 @@
 //   poller ──validate_atom(batch)──► validator ──► batch with records, keys and next cursor
 //   poller ──commit_atom(batch)──► ledger ──► batch_outcome (after the LMDB commit)
 //   poller ──progress_atom(status)──► supervisor; engine ──status/wait/stop──► supervisor
+//   webhook receiver (service port worker) ──commit_atom(delivery)──► ledger ──► batch_outcome
 //
 // Pages, never single records, travel between actors. The poller moves its cursor only when the
 // ledger has committed the page that the cursor follows.
@@ -20,6 +21,8 @@
 #include <vector>
 
 #include "domain/batch.hpp"
+#include "domain/histogram.hpp"
+#include "domain/triage.hpp"
 #include "protocol/http_client.hpp"
 #include "storage/ledger_store.hpp"
 
@@ -54,6 +57,12 @@ struct endpoint_status {
   double rate = 0;
   /// Counts of responses by HTTP status (0 = transport failure).
   std::map<int, uint64_t> responses;
+  // --- operator console and metrics ---
+  /// Duration of every HTTP exchange (seconds), and every backoff delay chosen (seconds).
+  fixed_histogram latency = fixed_histogram::latency_seconds();
+  fixed_histogram backoff = fixed_histogram::backoff_seconds();
+  /// The last committed pages (records in, quarantined, duplicates): rejection spikes in `triage`.
+  recent_pages recent;
 };
 
 using validate_atom = caf::atom_constant<caf::atom("validate")>;
@@ -70,16 +79,25 @@ using pause_atom = caf::atom_constant<caf::atom("pause")>;
 using resume_atom = caf::atom_constant<caf::atom("resume")>;
 using cursor_atom = caf::atom_constant<caf::atom("cursor")>;
 using attempt_atom = caf::atom_constant<caf::atom("attempt")>;
+// --- operator console ---
+using release_atom = caf::atom_constant<caf::atom("release")>;
+using audit_atom = caf::atom_constant<caf::atom("audit")>;
+using ledger_atom = caf::atom_constant<caf::atom("ledger")>;
 
 /// The only LMDB writer: folds queued batches into one write transaction (group commit) and
 /// answers each with its outcome once the transaction is durable.
 /// `attempt_atom` appends to the retry ledger; `cursor_atom` (source, cursor, actor) is an
 /// operator's cursor change, audited with the old and new values.
-using ledger_actor =
-    caf::typed_actor<caf::replies_to<commit_atom, batch_ptr>::with<batch_outcome>,
-                     caf::reacts_to<attempt_atom, attempt_record>, caf::reacts_to<flush_atom>,
-                     caf::replies_to<cursor_atom, std::string, std::string, std::string>::with<bool>,
-                     caf::reacts_to<stop_atom>>;
+/// Operator console: `release_atom` (quarantine key in hex, the record as re-validated, actor)
+/// moves a quarantined record into the ledger; `audit_atom` (kind, actor, subject, details)
+/// appends an audit entry for an operator action.
+using ledger_actor = caf::typed_actor<
+    caf::replies_to<commit_atom, batch_ptr>::with<batch_outcome>,
+    caf::reacts_to<attempt_atom, attempt_record>, caf::reacts_to<flush_atom>,
+    caf::replies_to<cursor_atom, std::string, std::string, std::string>::with<bool>,
+    caf::reacts_to<stop_atom>,
+    caf::replies_to<release_atom, std::string, keyed_record, std::string>::with<std::string>,
+    caf::replies_to<audit_atom, std::string, std::string, std::string, std::string>::with<bool>>;
 
 /// Maps a fetched page's JSON to records, validates them and derives their keys (a pool).
 using validator_actor = caf::typed_actor<caf::replies_to<validate_atom, batch_ptr>::with<batch_ptr>>;
@@ -95,6 +113,7 @@ using poller_actor =
 /// (run-to-completion mode). Operator commands (console): pause, resume and restart an endpoint,
 /// and set a paused endpoint's cursor; each answers with a line for the operator, or an error that
 /// says why it was refused. `restart_atom` with one string is the supervisor's own delayed restart.
+/// `ledger_atom` hands out the ledger (the console audits and releases through it).
 using supervisor_actor =
     caf::typed_actor<caf::reacts_to<progress_atom, endpoint_status>,
                      caf::replies_to<status_atom>::with<std::vector<endpoint_status>>,
@@ -103,7 +122,8 @@ using supervisor_actor =
                      caf::replies_to<pause_atom, std::string>::with<std::string>,
                      caf::replies_to<resume_atom, std::string>::with<std::string>,
                      caf::replies_to<restart_atom, std::string, std::string>::with<std::string>,
-                     caf::replies_to<cursor_atom, std::string, std::string>::with<std::string>>;
+                     caf::replies_to<cursor_atom, std::string, std::string>::with<std::string>,
+                     caf::replies_to<ledger_atom>::with<ledger_actor>>;
 
 }  // namespace dspsync
 
@@ -113,3 +133,44 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dspsync::batch_outcome)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dspsync::endpoint_status)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dspsync::attempt_record)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<dspsync::endpoint_status>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dspsync::keyed_record)  // operator console
+
+// --- lifecycle: reconciliation and settlement ---
+//
+//   command / demo ──reconcile_atom──► reconciler ──► reconcile_report (validated -> reconciled |
+//                                                      pending_reconciliation, drift events)
+//   command / demo ──settle_atom(period)──► settlement ──► settle_summary (reconciled -> settled)
+//
+//   run: reconcile_scheduler ──reconcile_atom (every settlement.reconcile_interval_s)──► reconciler
+//
+// Both write through ledger_store's lifecycle methods, one write transaction at a time. LMDB
+// serialises them with the ledger's commits (one writer at a time; the audit chain's tail is read
+// inside each write transaction), so `run` reconciles while pollers ingest.
+
+namespace dspsync {
+
+using reconcile_atom = caf::atom_constant<caf::atom("reconcile")>;
+using settle_atom = caf::atom_constant<caf::atom("settle")>;
+
+/// What one reconcile request did.
+struct reconcile_report {
+  reconcile_summary summary;
+  /// New revenue-per-unit outliers stored as drift.
+  uint64_t outliers = 0;
+  /// Size of the catalog it decided against.
+  uint64_t catalog_recordings = 0;
+  uint64_t catalog_works = 0;
+};
+
+/// Reconciles records against the current catalog: decides every validated record, revisits the
+/// pending ones when the catalog has changed, and flags drift (the rules: domain/reconcile.hpp).
+using reconciler_actor = caf::typed_actor<caf::replies_to<reconcile_atom>::with<reconcile_report>>;
+
+/// Settles a closed period: splits every reconciled record among its rights holders, converts into
+/// payee currencies, and appends settled entries (the rules: domain/settlement.hpp).
+using settlement_actor = caf::typed_actor<caf::replies_to<settle_atom, std::string>::with<settle_summary>>;
+
+}  // namespace dspsync
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dspsync::reconcile_report)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dspsync::settle_summary)

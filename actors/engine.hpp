@@ -6,8 +6,11 @@
 #include <vector>
 
 #include "actors/actors.hpp"
+#include "actors/console.hpp"
+#include "actors/reconciler.hpp"
 #include "actors/supervisor.hpp"
 #include "config/config.hpp"
+#include "protocol/service_server.hpp"
 
 namespace dspsync {
 
@@ -20,6 +23,10 @@ struct engine_options {
   transport_factory make_transport;
   /// Worker threads of the actor system; 0 = one per core.
   std::size_t workers = 0;
+  // --- operator console and metrics ---
+  /// Start the console and the HTTP port even where their configured port is 0 (which otherwise
+  /// means "off"), each on an ephemeral port: see `console_port()` and `http_port()` (tests).
+  bool ephemeral_ports = false;
 };
 
 /// A running dspsync engine: the actor system, the network thread, the ledger and the supervisor
@@ -41,8 +48,20 @@ class engine {
   /// Stops polling, lets committed work finish and in-flight fetches go, and waits for every actor.
   void stop();
 
+  /// Reconciles what has landed against the current catalog now and waits for the answer (`run
+  /// --once` before it exits, tests). Fails without a loaded catalog.
+  expected<reconcile_report> reconcile_now();
+
   const engine_config& config() const { return *config_; }
   std::shared_ptr<ledger_store> store() const { return store_; }
+
+  // --- operator console and metrics ---
+  /// The console's bound port and `ADDRESS:PORT`; 0 and empty when it is off.
+  uint16_t console_port() const;
+  std::string console_address() const;
+  /// The service HTTP port and the URL of its /metrics; 0 and empty when it is off.
+  uint16_t http_port() const;
+  std::string metrics_url() const;
 
  private:
   engine() = default;
@@ -52,7 +71,13 @@ class engine {
   std::unique_ptr<caf::actor_system_config> system_config_;
   std::unique_ptr<caf::actor_system> system_;
   supervisor_actor supervisor_;
+  // Live reconciliation (settlement.reconcile_interval_s): the reconciler and what drives it.
+  reconciler_actor reconciler_;
+  caf::actor reconcile_scheduler_;
   bool stopped_ = false;
+  // --- operator console and metrics --- (stopped before the actor system they ask)
+  std::unique_ptr<console_server> console_;
+  std::unique_ptr<service_server> service_;
 };
 
 }  // namespace dspsync

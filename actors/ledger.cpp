@@ -1,5 +1,6 @@
 #include "actors/ledger.hpp"
 
+#include "protocol/console_protocol.hpp"
 #include "protocol/log.hpp"
 
 namespace dspsync {
@@ -72,6 +73,22 @@ ledger_actor::behavior_type ledger(ledger_actor::stateful_pointer<ledger_state> 
       [=](cursor_atom, const std::string& source, const std::string& cursor,
           const std::string& actor) -> caf::result<bool> {
         auto done = self->state.store->set_cursor(source, cursor, actor);
+        if (!done) return caf::make_error(caf::sec::runtime_error, done.error().message);
+        return true;
+      },
+      // --- operator console ---
+      [=](release_atom, const std::string& key_hex, const keyed_record& rec,
+          const std::string& actor) -> caf::result<std::string> {
+        auto key = parse_record_key(key_hex);
+        if (!key) return caf::make_error(caf::sec::invalid_argument, "not a quarantine key: " + key_hex);
+        auto done = self->state.store->release_quarantined(*key, rec, actor);
+        if (!done) return caf::make_error(caf::sec::runtime_error, done.error().message);
+        log_event(log_level::info, "quarantine.released", {{"key", key_hex}, {"by", actor}});
+        return std::move(*done);
+      },
+      [=](audit_atom, const std::string& kind, const std::string& actor, const std::string& subject,
+          const std::string& details) -> caf::result<bool> {
+        auto done = self->state.store->audit(kind, actor, subject, details);
         if (!done) return caf::make_error(caf::sec::runtime_error, done.error().message);
         return true;
       },

@@ -106,6 +106,7 @@ void retry_later(self_ptr self, attempt_record a, const std::string& reason,
                  {"retry_after_s", std::to_string(retry_after->count())},
                  {"ceiling_s", std::to_string(b.retry_after_ceiling.count())}});
       a.delay_ms = duration_cast<milliseconds>(delay).count();
+      st.status.backoff.observe(duration<double>(delay).count());  // console/metrics histogram
       record_attempt(self, std::move(a));
       self->state.not_before_ns = now_ns(self) + duration_cast<nanoseconds>(delay).count();
       set_state(self, "degraded",
@@ -119,6 +120,7 @@ void retry_later(self_ptr self, attempt_record a, const std::string& reason,
     a.delay_source = "jitter";
   }
   a.delay_ms = duration_cast<milliseconds>(delay).count();
+  st.status.backoff.observe(duration<double>(delay).count());  // console/metrics histogram
   log_event(log_level::warn, "http.retry",
             {{"endpoint", st.setup.endpoint.name},
              {"correlation_id", a.correlation_id},
@@ -166,6 +168,7 @@ void on_committed(self_ptr self, const batch_ptr& batch, const batch_outcome& ou
   t.quarantined += out.quarantined;
   t.pending += out.pending;
   t.updated_at_ms = wall_ms();
+  st.status.recent.add({out.records_in, out.quarantined, out.duplicates});  // console triage
   if (st.stopping) return maybe_finish_stop(self);
   if (st.end_reached && st.uncommitted == 0 && !st.fetching) {
     set_state(self, "caught_up");
@@ -310,6 +313,7 @@ void on_response(self_ptr self, const response_ptr& res) {
              {"elapsed_ms", std::to_string(res->elapsed.count())}});
   ++st.status.requests;
   ++st.status.responses[res->error ? 0 : res->status];
+  st.status.latency.observe(duration<double>(res->elapsed).count());  // console/metrics histogram
   if (!res->error && st.setup.budget)
     st.setup.budget->adapt(parse_rate_limit_headers(res->headers, wall_ms() / 1000), now);
   auto cls = res->error ? exchange_class::transient : classify_status(res->status);

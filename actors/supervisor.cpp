@@ -221,6 +221,8 @@ supervisor_actor::behavior_type supervisor(supervisor_actor::stateful_pointer<su
                 [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
         return rp;
       },
+      // --- operator console: audits and releases go through the ledger, the only writer ---
+      [=](ledger_atom) -> ledger_actor { return self->state.ledger; },
   };
 }
 

@@ -95,7 +95,11 @@ int cmd_demo(int argc, char** argv) {
   std::vector<recording_counts> expected_counts;
   engine_config cfg;
   cfg.data_dir = data_dir;
+  // The demo walks the back half step by step (load, reconcile, fix the catalog, reconcile, settle)
+  // and prints each step's figures: no background reconciliation in between.
+  cfg.settlement.reconcile_interval_s = 0;
   uint64_t expected_in = 0;
+  std::vector<recording_options> recorded;  // the catalog is built for these (demo_settlement)
   for (const auto& d : demo_endpoints) {
     recording_options ro;
     ro.style = d.style;
@@ -109,6 +113,7 @@ int cmd_demo(int argc, char** argv) {
     // One replay server stands in for every DSP and matches on path and query only, so each
     // endpoint gets a path of its own.
     ro.path = std::string("/v1/") + d.name;
+    recorded.push_back(ro);
     auto rec = generate_recording(ro);
     expected_in += rec.expected.records_in;
     expected_counts.push_back(rec.expected);
@@ -204,6 +209,8 @@ int cmd_demo(int argc, char** argv) {
                 with_commas(total_in).c_str(), secs, secs > 0 ? static_cast<double>(total_in) / secs : 0.0,
                 peak_rss_mib());
   std::cout << figures;
+  // The back half: reconcile against the bundled catalog, settle the period, print the statements.
+  if (!demo_settlement(std::cout, (*eng)->store(), recorded, data_dir)) ok = false;
   if (temporary) {
     eng->reset();
     std::filesystem::remove_all(data_dir, fs_ec);

@@ -46,9 +46,17 @@ int cmd_run(int argc, char** argv) {
     std::cerr << "dspsync run: " << eng.error().message << "\n";
     return 1;
   }
-  log_event(
-      log_level::info, "engine.started",
-      {{"config", *path}, {"data_dir", (*eng)->config().data_dir}, {"mode", eo.once ? "once" : "service"}});
+  log_event(log_level::info, "engine.started",
+            {{"config", *path},
+             {"data_dir", (*eng)->config().data_dir},
+             {"mode", eo.once ? "once" : "service"},
+             {"console", (*eng)->console_address()},
+             {"metrics", (*eng)->metrics_url()}});
+  // Where an operator reaches the engine (the console is line based: nc or telnet will do).
+  if (auto console = (*eng)->console_address(); !console.empty())
+    std::cout << "console: " << console << " (one command per line, try: help)\n";
+  if (auto metrics = (*eng)->metrics_url(); !metrics.empty()) std::cout << "metrics: " << metrics << "\n";
+  std::cout.flush();
   bool signalled = false;
   if (eo.once) {
     while (!(*eng)->wait_done(std::chrono::milliseconds(200)))
@@ -60,6 +68,16 @@ int cmd_run(int argc, char** argv) {
     while (!wait_for_signal(std::chrono::seconds(1))) {
     }
     signalled = true;
+  }
+  // Run to completion: what landed is reconciled before exiting, so `settle` can follow directly.
+  if (eo.once && !signalled && (*eng)->config().settlement.reconcile_interval_s > 0) {
+    auto r = (*eng)->reconcile_now();
+    if (r)
+      std::cout << "reconciled: " << r->summary.reconciled << " of " << r->summary.decided
+                << " decided, pending " << r->summary.pending << " (catalog version "
+                << r->summary.catalog_version << ")\n";
+    else
+      std::cout << "not reconciled: " << r.error().message << "\n";
   }
   log_event(log_level::info, "engine.stopping", {{"reason", signalled ? "signal" : "all endpoints done"}});
   (*eng)->stop();

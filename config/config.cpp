@@ -203,22 +203,26 @@ const object_schema backoff_schema{
     {"base_ms", "cap_ms", "max_attempts", "retry_after_ceiling_s", "page_retries"}, {}};
 const object_schema breaker_schema{{"threshold", "cooldown_s"}, {}};
 const object_schema schedule_schema{{"interval_s", "lag_s", "lookback_s", "until_param", "retention_s"}, {}};
+const object_schema webhook_schema{{"secret_env", "signature_header", "timestamp_header", "tolerance_s",
+                                    "records_pointer", "update_pointer", "update_value"},
+                                   {}};
 const object_schema endpoint_schema{
     {"name", "dsp", "base_url", "path", "query", "auth", "pagination", "fields", "key_fields", "rate",
-     "backoff", "breaker", "schedule", "timeout_ms", "ca_file"},
+     "backoff", "breaker", "schedule", "timeout_ms", "ca_file", "webhook"},
     {{"auth", &auth_schema},
      {"pagination", &pagination_schema},
      {"rate", &rate_schema},
      {"backoff", &backoff_schema},
      {"breaker", &breaker_schema},
-     {"schedule", &schedule_schema}}};
+     {"schedule", &schedule_schema},
+     {"webhook", &webhook_schema}}};
 const object_schema pipeline_schema{{"validators", "max_pages_in_flight", "max_pages_per_commit"}, {}};
-const object_schema console_schema{{"listen", "port", "token_env"}, {}};
+const object_schema console_schema{{"listen", "port", "token_env", "idle_timeout_s", "pending_sla"}, {}};
 const object_schema supervision_schema{
     {"max_restarts", "window_s", "restart_delay_ms", "restart_delay_cap_ms"}, {}};
 const object_schema http_schema{{"listen", "port"}, {}};
 const object_schema engine_schema{{"data_dir", "map_size_mib", "pipeline", "supervision", "console", "http",
-                                   "pseudo_territories", "endpoints"},
+                                   "pseudo_territories", "endpoints", "sources", "settlement"},
                                   {{"pipeline", &pipeline_schema},
                                    {"supervision", &supervision_schema},
                                    {"console", &console_schema},
@@ -481,21 +485,61 @@ void read_base_url(const object_reader& in, std::string& out) {
 
 // --- Objects ----------------------------------------------------------------------------------
 
+/// An HTTP header name (an RFC 9110 token).
+void read_header_name(const object_reader& in, std::string_view name, std::string& out) {
+  std::string header;
+  if (!in.text(name, header)) return;
+  const bool token = !header.empty() && std::all_of(header.begin(), header.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || std::strchr("!#$%&'*+-.^_`|~", c) != nullptr;
+  });
+  if (token)
+    out = header;
+  else
+    in.errors().add(in.path(name), "expected an HTTP header name, got " + shown(*in.find(name)));
+}
+
 void read_auth(const object_reader& parent, auth_config& auth) {
   const auto* obj = parent.object("auth");
   if (!obj) return;
   object_reader in(*obj, parent.path("auth"), auth_schema, parent.errors());
   read_env_name(in, "token_env", auth.token_env);
   in.text("scheme", auth.scheme);
-  std::string header;
-  if (in.text("header", header)) {
-    const bool token = !header.empty() && std::all_of(header.begin(), header.end(), [](char c) {
-      return std::isalnum(static_cast<unsigned char>(c)) || std::strchr("!#$%&'*+-.^_`|~", c) != nullptr;
-    });
-    if (token)
-      auth.header = header;
+  read_header_name(in, "header", auth.header);
+}
+
+/// `webhook`: read after `pagination`, whose records pointer is the default here.
+void read_webhook(const object_reader& parent, const pagination_config& p, webhook_config& w) {
+  w.records_pointer = p.records_pointer;
+  const auto* obj = parent.object("webhook");
+  if (!obj) return;
+  w.enabled = true;
+  object_reader in(*obj, parent.path("webhook"), webhook_schema, parent.errors());
+  const auto* secret = in.find("secret_env");
+  if (!secret)
+    in.errors().add(in.path("secret_env"),
+                    "required field is missing (the environment variable that holds the HMAC secret)");
+  else if (secret->is_string() && secret->get_string().empty())
+    in.errors().add(in.path("secret_env"), "expected the name of an environment variable, got \"\"");
+  else
+    read_env_name(in, "secret_env", w.secret_env);
+  read_header_name(in, "signature_header", w.signature_header);
+  read_header_name(in, "timestamp_header", w.timestamp_header);
+  if (lower(w.signature_header) == lower(w.timestamp_header))
+    in.errors().add(in.path("timestamp_header"), "must differ from signature_header");
+  if (const auto* v = in.find("tolerance_s")) {
+    int64_t n = 0;
+    if (read_integer(*v, in.path("tolerance_s"), 1, 86400, n, in.errors()))
+      w.tolerance = std::chrono::seconds(n);
+  }
+  read_pointer(in, "records_pointer", w.records_pointer);
+  read_pointer(in, "update_pointer", w.update_pointer);
+  std::string value;
+  if (in.text("update_value", value)) {
+    if (value.empty())
+      in.errors().add(in.path("update_value"),
+                      "expected a non-empty string (set update_pointer to \"\" to turn updates off)");
     else
-      in.errors().add(in.path("header"), "expected an HTTP header name, got " + shown(*in.find("header")));
+      w.update_value = value;
   }
 }
 
@@ -734,6 +778,7 @@ endpoint_config read_endpoint(const json::object& obj, const std::string& path, 
   }
   in.duration("timeout_ms", 1, e.timeout);
   in.text("ca_file", e.ca_file);
+  read_webhook(in, e.pagination, e.webhook);
   return e;
 }
 
@@ -761,6 +806,9 @@ void read_console(const object_reader& parent, console_config& console) {
   object_reader in(*obj, parent.path("console"), console_schema, parent.errors());
   in.integer("port", 0, 65535, console.port);
   read_env_name(in, "token_env", console.token_env);
+  std::chrono::seconds idle{300};
+  if (in.duration("idle_timeout_s", 1, idle)) console.idle_timeout = idle;
+  in.integer("pending_sla", 0, no_max, console.pending_sla);
   std::string listen;
   if (!in.text("listen", listen)) return;
   const auto kind = classify_listen(listen);
@@ -927,6 +975,16 @@ void read_engine(const json::object& root, engine_config& cfg, error_list& error
     }
     cfg.pseudo_territories = codes;
   }
+  if (const auto* v = in.find("sources")) {
+    std::vector<config_issue> issues;
+    cfg.sources = parse_sources(*v, "sources", issues);
+    for (const auto& i : issues) errors.add(i.path, i.what);
+  }
+  if (const auto* v = in.find("settlement")) {  // config/settlement.hpp
+    std::vector<std::pair<std::string, std::string>> issues;
+    read_settlement_config(*v, "settlement", cfg.settlement, issues);
+    for (const auto& [path, what] : issues) errors.add(path, what);
+  }
   const auto* endpoints = in.array("endpoints");
   if (!endpoints) return;
   std::map<std::string, std::size_t> names;   // name -> first index
@@ -946,6 +1004,9 @@ void read_engine(const json::object& root, engine_config& cfg, error_list& error
                                        std::to_string(it->second) + "])");
     }
     cfg.endpoints.push_back(std::move(e));
+    if (cfg.endpoints.back().webhook.enabled && cfg.http.port == 0)
+      errors.add(path + ".webhook",
+                 "webhooks are received on the service HTTP port, which is off: set http.port");
     const auto& rate = cfg.endpoints.back().rate;
     if (!rate.group.empty()) {
       // One group is one DSP quota, so it has one budget; differing numbers would make it ambiguous.

@@ -7,6 +7,8 @@
 #include <string_view>
 #include <vector>
 
+#include "config/settlement.hpp"
+#include "config/sources.hpp"
 #include "domain/expected.hpp"
 
 namespace dspsync {
@@ -101,6 +103,28 @@ struct schedule_config {
   std::chrono::seconds retention{0};
 };
 
+/// Signed webhook deliveries for an endpoint: `POST /webhooks/{name}` on the service HTTP port. The
+/// body is authenticated with HMAC-SHA256 over `TIMESTAMP "." BODY` under a secret read from the
+/// environment; see docs/configuration.md#webhook.
+struct webhook_config {
+  /// True when the endpoint has a `webhook` object; otherwise its webhook path answers 404.
+  bool enabled = false;
+  /// Environment variable holding the HMAC secret (required; the engine refuses to start without it).
+  std::string secret_env;
+  /// Header with the signature: 64 hex digits, optionally prefixed `sha256=`.
+  std::string signature_header = "X-Signature";
+  /// Header with the signed timestamp (Unix seconds).
+  std::string timestamp_header = "X-Timestamp";
+  /// How far the timestamp may be from now, either way (`tolerance_s`).
+  std::chrono::seconds tolerance{300};
+  /// Where the records array is in a delivery; defaults to `pagination.records_pointer`.
+  std::string records_pointer;
+  /// Pointer inside each record: the record is an update when the value there is `update_value`. An
+  /// update of a record not yet ingested is held until its base record arrives. "" disables it.
+  std::string update_pointer = "/op";
+  std::string update_value = "update";
+};
+
 /// One DSP reporting endpoint.
 struct endpoint_config {
   std::string name;
@@ -128,6 +152,8 @@ struct endpoint_config {
   std::chrono::milliseconds timeout{30'000};
   /// CA bundle for HTTPS; empty uses the system store.
   std::string ca_file;
+  /// Signed webhook deliveries (off unless configured).
+  webhook_config webhook;
 };
 
 /// The operator console.
@@ -138,6 +164,10 @@ struct console_config {
   uint16_t port = 0;
   /// Environment variable with the console token.
   std::string token_env;
+  /// A session that sends nothing for this long is closed (`idle_timeout_s`).
+  std::chrono::milliseconds idle_timeout{300'000};
+  /// Records pending reconciliation above which `triage` asks for attention (0: no SLA).
+  uint64_t pending_sla = 1000;
 };
 
 /// How much work may be in flight.
@@ -181,6 +211,10 @@ struct engine_config {
   /// Territory codes accepted besides ISO 3166-1.
   std::vector<std::string> pseudo_territories = {"WW", "ZZ", "XK", "EU"};
   std::vector<endpoint_config> endpoints;
+  /// Reconciliation and settlement (config/settlement.hpp).
+  settlement_config settlement;
+  /// File sources for `ingest-csv` and `ingest-dsr`.
+  std::vector<source_config> sources;
 };
 
 /// The canonical record fields a mapping may name.

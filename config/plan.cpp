@@ -171,6 +171,19 @@ void describe_endpoint(std::ostringstream& out, const engine_config& cfg, const 
     tls = "CA from " + e.ca_file + (std::filesystem::exists(e.ca_file, ignored) ? "" : " (NOT FOUND)");
   }
   line(out, "timeout", human(e.timeout) + " per request; " + tls);
+  if (e.webhook.enabled) {
+    const auto& w = e.webhook;
+    line(out, "webhook",
+         "POST /webhooks/" + e.name + " on the http port; " + w.signature_header + ": sha256=HMAC-SHA256(<" +
+             w.timestamp_header + ">.<body>)");
+    more(out, "secret from $" + w.secret_env + " (" + env_state(w.secret_env) + "); timestamps within " +
+                  human(w.tolerance) + " of now");
+    more(out, (w.records_pointer.empty() ? std::string("the delivery is the records array")
+                                         : "records at " + w.records_pointer) +
+                  (w.update_pointer.empty() ? std::string("; no updates held")
+                                            : "; updates (" + w.update_pointer + " = \"" + w.update_value +
+                                                  "\") of records not yet ingested are held"));
+  }
 
   const auto& defaults = default_field_aliases();
   bool first = true;

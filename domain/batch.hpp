@@ -19,6 +19,10 @@ struct keyed_record {
   royalty_record record;
   /// Why it is pending; empty when validated.
   std::string faults;
+  /// Webhook deliveries: the record says it is an update of an earlier one (the endpoint's
+  /// `webhook.update_pointer`). An update whose key has no stored version yet is held by the ledger
+  /// until its base record arrives, instead of being stored as a new record.
+  bool update = false;
 };
 
 /// An input that failed validation: kept whole, with why, under a deterministic key.
@@ -65,6 +69,15 @@ struct ingest_batch {
   uint64_t records_in = 0;
   std::vector<keyed_record> records;
   std::vector<quarantined_item> quarantined;
+  /// Webhook deliveries only (empty for polled pages and files): SHA-256 over the endpoint name and
+  /// the accepted signature. The ledger records it with the delivery and answers a second delivery
+  /// with the same key and `signed_at_s` as a replay, storing nothing of it.
+  std::string replay_key;
+  /// The delivery's signed timestamp (Unix seconds).
+  int64_t signed_at_s = 0;
+  /// Replay records of deliveries signed before this time (Unix seconds) are dropped: such a
+  /// delivery fails the timestamp check before it could reach the ledger again.
+  int64_t replays_expire_before_s = 0;
 };
 
 /// What the ledger did with one batch.
@@ -77,6 +90,14 @@ struct batch_outcome {
   uint64_t quarantined = 0;
   uint64_t pending = 0;
   bool page_quarantined = false;
+  /// Updates of records not yet ingested, held until their base record arrives (webhooks). Part of
+  /// `records_in`; they join the source's checkpoint when released.
+  uint64_t held = 0;
+  /// Held updates applied (as restatements or duplicates) because this batch stored their base.
+  uint64_t released = 0;
+  /// A webhook delivery accepted before (same signature and timestamp): nothing was stored, and
+  /// `page_seq` is the page of the first delivery.
+  bool replayed = false;
   /// Non-empty when the ledger refused the batch (its cursor_before is not the committed cursor):
   /// nothing of it was stored, and the poller must resume from the committed cursor.
   std::string refused;

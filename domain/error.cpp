@@ -44,6 +44,8 @@ const char* to_string(ec code) {
       return "bad_har";
     case ec::bad_argument:
       return "bad_argument";
+    case ec::bad_signature:
+      return "bad_signature";
   }
   return "unknown";
 }

@@ -48,7 +48,13 @@ enum class ec : uint8_t {
   bad_har,
   /// A command-line argument is invalid.
   bad_argument,
+  /// A webhook delivery is not authentic: its signature or timestamp header is missing or malformed,
+  /// or the signature does not match its body.
+  bad_signature,
 };
+
+/// The last code (quarantine entries store codes by name and are decoded by walking all of them).
+inline constexpr ec last_ec = ec::bad_signature;
 
 /// The short, stable name of an error code, e.g. `bad_isrc`.
 const char* to_string(ec code);

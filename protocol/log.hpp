@@ -7,8 +7,9 @@
 
 namespace dspsync {
 
-/// Severity of a log line.
-enum class log_level { debug, info, warn, error };
+/// Severity of a log line. `alert` is for events that need a person now whatever the level
+/// configured: a security or integrity event such as a forged webhook delivery.
+enum class log_level { debug, info, warn, error, alert };
 
 /// Where log lines go. One JSON object per line: time, level, event, then the given fields.
 /// Default: standard error at `info`. Thread-safe.

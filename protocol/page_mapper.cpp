@@ -22,7 +22,8 @@ page_mapper::page_mapper(const endpoint_config& ep, territory_options territorie
   ctx_.dsp = ep_.dsp;
 }
 
-void page_mapper::map(ingest_batch& batch) {
+std::pair<const json::value*, const json::array*> page_mapper::parse_page(
+    ingest_batch& batch, const std::string& records_pointer) {
   batch.records.clear();
   batch.quarantined.clear();
   batch.page_errors.clear();
@@ -33,22 +34,25 @@ void page_mapper::map(ingest_batch& batch) {
   auto doc = parser_.parse(batch.body, batch.source + " " + batch.request);
   if (!doc) {
     batch.page_errors.push_back(doc.error());
-    return;
+    return {nullptr, nullptr};
   }
-  const json::value& page = **doc;
   json::error_code pec;
-  const json::value* records = page.find_pointer(ep_.pagination.records_pointer, pec);
+  const json::value* records = (**doc).find_pointer(records_pointer, pec);
   if (records == nullptr || !records->is_array()) {
-    batch.page_errors.push_back(
-        failure{ec::missing_records,
-                batch.source + " " + batch.request + ": records array expected at \"" +
-                    ep_.pagination.records_pointer + "\", " +
-                    (records == nullptr ? std::string("nothing there") : std::string("found another type"))});
-    return;
+    batch.page_errors.push_back(failure{
+        ec::missing_records,
+        batch.source + " " + batch.request + ": records array expected at \"" + records_pointer + "\", " +
+            (records == nullptr ? std::string("nothing there") : std::string("found another type"))});
+    return {nullptr, nullptr};
   }
-  const auto& arr = records->get_array();
-  batch.records_in = arr.size();
-  auto step = next_page(ep_, batch.cursor_before, page, arr.size());
+  batch.records_in = records->get_array().size();
+  return {*doc, &records->get_array()};
+}
+
+void page_mapper::map(ingest_batch& batch) {
+  const auto [page, records] = parse_page(batch, ep_.pagination.records_pointer);
+  if (records == nullptr) return;
+  auto step = next_page(ep_, batch.cursor_before, *page, records->size());
   if (!step) {
     batch.page_errors.push_back(step.error());
     batch.records_in = 0;
@@ -56,12 +60,24 @@ void page_mapper::map(ingest_batch& batch) {
   }
   batch.cursor_after = std::move(step->next_cursor);
   batch.caught_up = step->done;
+  map_records(batch, *records, ep_.pagination.records_pointer, nullptr);
+}
 
+void page_mapper::map_payload(ingest_batch& batch, const payload_options& opts) {
+  const json::array* records = parse_page(batch, opts.records_pointer).second;
+  if (records == nullptr) return;
+  batch.cursor_after = batch.cursor_before;
+  batch.caught_up = true;
+  map_records(batch, *records, opts.records_pointer, opts.update_pointer.empty() ? nullptr : &opts);
+}
+
+void page_mapper::map_records(ingest_batch& batch, const json::array& arr, const std::string& records_pointer,
+                              const payload_options* updates) {
   std::vector<std::string_view> spans;  // raw bytes of each record, computed on first need
   bool spans_ready = false;
   auto raw_of = [&](std::size_t index) -> std::string {
     if (!spans_ready) {
-      spans = array_element_spans(batch.body, ep_.pagination.records_pointer);
+      spans = array_element_spans(batch.body, records_pointer);
       spans_ready = true;
     }
     if (spans.size() == arr.size()) return std::string(spans[index]);
@@ -129,6 +145,12 @@ void page_mapper::map(ingest_batch& batch) {
         if (!kr.faults.empty()) kr.faults += "; ";
         kr.faults += f.message;
       }
+    }
+    if (updates != nullptr) {
+      // Numbers are kept as text by the parser, so `"op": 2` and `"op": "2"` read alike.
+      json::error_code ec2;
+      const json::value* op = item.find_pointer(updates->update_pointer, ec2);
+      kr.update = op != nullptr && op->is_string() && op->get_string() == updates->update_value;
     }
     batch.records.push_back(std::move(kr));
   }

@@ -3,6 +3,7 @@
 #include <array>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "config/config.hpp"
@@ -26,6 +27,21 @@ class page_mapper {
   /// value that cannot be followed). Expects `source`, `request`, `body` and `cursor_before` set.
   void map(ingest_batch& batch);
 
+  /// How a pushed delivery (a webhook) is read.
+  struct payload_options {
+    /// Where the records array is.
+    std::string records_pointer;
+    /// A record is an update when the value at this pointer inside it is the string `update_value`;
+    /// "" marks none.
+    std::string update_pointer;
+    std::string update_value;
+  };
+
+  /// Maps a pushed delivery like `map`, without pagination: `cursor_after` is set to
+  /// `cursor_before` and `caught_up` to true; records are read at `opts.records_pointer` and marked
+  /// as updates by `opts.update_pointer`.
+  void map_payload(ingest_batch& batch, const payload_options& opts);
+
   /// The endpoint this mapper serves.
   const endpoint_config& endpoint() const { return ep_; }
 
@@ -34,6 +50,13 @@ class page_mapper {
     bool pointer;
     std::string name;
   };
+  /// Resets `batch`'s results, hashes its body and parses it: the document and its records array at
+  /// `records_pointer`; nulls (and `page_errors` set) when the page is corrupt.
+  std::pair<const boost::json::value*, const boost::json::array*> parse_page(
+      ingest_batch& batch, const std::string& records_pointer);
+  /// Maps, validates and keys every element of `arr` (the records array at `records_pointer`).
+  void map_records(ingest_batch& batch, const boost::json::array& arr, const std::string& records_pointer,
+                   const payload_options* updates);
   endpoint_config ep_;
   validation_context ctx_;
   std::array<std::vector<alias>, field_count> aliases_;

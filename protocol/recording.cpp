@@ -239,21 +239,34 @@ void append_upc(std::string& out, const row_context& ctx, uint64_t track) {
   out.append(digits, 12);
 }
 
-void append_title_and_artists(std::string& out, const row_context& ctx, uint64_t track) {
+/// A track's title and artists (unescaped). The catalog generator draws them the same way.
+void draw_title_and_artists(const row_context& ctx, uint64_t track, std::string& title,
+                            std::vector<std::string_view>& artists) {
   prng r(hash3(ctx.seed, track_stream, track) ^ 0x5bd1e995);
-  out += ",\"title\":\"";
-  append_escaped(out, title_first[r.below(title_first.size())]);
-  out += ' ';
-  append_escaped(out, title_second[r.below(title_second.size())]);
-  append_escaped(out, title_suffix[r.below(title_suffix.size())]);
-  out += "\",\"artists\":[";
+  title.clear();
+  title += title_first[r.below(title_first.size())];
+  title += ' ';
+  title += title_second[r.below(title_second.size())];
+  title += title_suffix[r.below(title_suffix.size())];
+  artists.clear();
   const uint64_t roll = r.below(10);
   const int count = 1 + (roll < 2 ? 1 : 0) + (roll == 0 ? 1 : 0);
   uint64_t first = r.below(artist_names.size());
-  for (int i = 0; i < count; ++i) {
+  for (int i = 0; i < count; ++i)
+    artists.push_back(artist_names[(first + static_cast<uint64_t>(i) * 5) % artist_names.size()]);
+}
+
+void append_title_and_artists(std::string& out, const row_context& ctx, uint64_t track) {
+  thread_local std::string title;
+  thread_local std::vector<std::string_view> artists;
+  draw_title_and_artists(ctx, track, title, artists);
+  out += ",\"title\":\"";
+  append_escaped(out, title);
+  out += "\",\"artists\":[";
+  for (std::size_t i = 0; i < artists.size(); ++i) {
     if (i > 0) out += ',';
     out += '"';
-    append_escaped(out, artist_names[(first + static_cast<uint64_t>(i) * 5) % artist_names.size()]);
+    append_escaped(out, artists[i]);
     out += '"';
   }
   out += ']';
@@ -813,6 +826,26 @@ recording generate_recording(const recording_options& opts) {
     cursor = std::move(step->next_cursor);
   }
   return rec;
+}
+
+std::vector<recording_track> recording_tracks(const recording_options& opts) {
+  row_context ctx;
+  ctx.seed = opts.seed;
+  ctx.tracks = std::clamp<uint64_t>(opts.records / 8, 1, 9'999'999);
+  std::vector<recording_track> out;
+  out.reserve(ctx.tracks);
+  std::string title;
+  std::vector<std::string_view> artists;
+  for (uint64_t t = 0; t < ctx.tracks; ++t) {
+    recording_track track;
+    append_isrc(track.isrc, ctx, t);
+    append_upc(track.upc, ctx, t);
+    draw_title_and_artists(ctx, t, title, artists);
+    track.title = title;
+    track.artists.assign(artists.begin(), artists.end());
+    out.push_back(std::move(track));
+  }
+  return out;
 }
 
 std::string endpoint_config_json(const endpoint_config& ep) {

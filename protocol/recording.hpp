@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "config/config.hpp"
 #include "protocol/har.hpp"
@@ -73,6 +74,19 @@ struct recording {
 /// `std::logic_error` when extra-row rates are so high that an `updated_since` window cannot
 /// advance, or if the pagination rules reject a generated page (a bug).
 recording generate_recording(const recording_options& opts);
+
+/// One track of a recording, as a catalog would list it.
+struct recording_track {
+  std::string isrc;
+  /// UPC-A of its release, as served (12 digits).
+  std::string upc;
+  std::string title;
+  std::vector<std::string> artists;
+};
+
+/// Every track the recording's rows refer to, in track order (deterministic like the recording:
+/// the same identifiers, titles and artists the rows carry). The demo builds its catalog from these.
+std::vector<recording_track> recording_tracks(const recording_options& opts);
 
 /// The endpoint as a JSON object for a config file's `endpoints` array: name, dsp, base_url, path,
 /// pagination, fields (with the units alias) and key_fields. What `dspsync gen-har` prints.

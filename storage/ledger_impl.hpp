@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstring>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -87,7 +88,7 @@ inline stored_quarantine decode_quarantine(std::string_view bytes) {
     auto code = r.str();
     failure f;
     f.code = ec::bad_value;
-    for (int c = 0; c <= static_cast<int>(ec::bad_argument); ++c)
+    for (int c = 0; c <= static_cast<int>(last_ec); ++c)
       if (code == to_string(static_cast<ec>(c))) f.code = static_cast<ec>(c);
     f.message = std::string(r.str());
     q.errors.push_back(std::move(f));
@@ -147,13 +148,77 @@ struct ledger_store::impl {
   lmdb::env env;
   MDB_dbi pages = 0, records = 0, keys = 0, quarantine = 0, cursors = 0, audit = 0, meta = 0, attempts = 0;
   int lock_fd = -1;
-  // Next sequence numbers; only the writer touches them, and only after a successful commit.
-  uint64_t next_page = 1, next_record = 1, next_audit = 1, next_attempt = 1;
-  record_key audit_head{};
+  // Next sequence numbers of what only the ledger actor writes; updated after a successful commit.
+  // The audit chain has several writers (ledger, reconciler, settlement, catalog loads, console), so
+  // its tail is read inside each write transaction instead (see `audit_tail`).
+  uint64_t next_page = 1, next_record = 1, next_attempt = 1;
   std::string scratch;
+  // --- lifecycle: reconciliation and settlement --- (opened by open_lifecycle, ledger_lifecycle.cpp)
+  MDB_dbi catalog_recordings = 0, catalog_works = 0, catalog_versions = 0, decisions = 0, drift = 0,
+          drift_index = 0, settlements = 0, settled_keys = 0, periods = 0, reported_totals = 0;
+  /// False only for a read-only open of a ledger written before these databases existed.
+  bool lifecycle_open = false;
+  /// Opens (with MDB_CREATE when `create` has it) the lifecycle databases inside `t`.
+  void open_lifecycle(const lmdb::txn& t, unsigned create);
+  // --- webhooks --- (ledger_webhooks.cpp)
+  /// `webhook_held`: updates waiting for their base record, keyed by the full record key and an
+  /// arrival number (so a key's updates sort in arrival order). `webhook_replays`: accepted
+  /// deliveries, keyed by signed time and replay key.
+  MDB_dbi webhook_held = 0, webhook_replays = 0;
+  /// False only for a read-only open of a ledger written before these databases existed.
+  bool webhooks_open = false;
+  void open_webhooks(const lmdb::txn& t, unsigned create);
+  /// Updates held as of `t` (O(1): the database's entry count).
+  uint64_t held_count(const lmdb::txn& t) const;
+  /// Holds `kr` (an update of a key with no stored version), delivered by `source` on page `page_seq`.
+  void hold_update(const lmdb::txn& t, std::string_view source, uint64_t page_seq, const keyed_record& kr,
+                   std::string_view content);
+  /// What releasing held updates added to one source's counts.
+  struct release_counts {
+    uint64_t records = 0, restated = 0, duplicates = 0, pending = 0;
+  };
+  /// Applies the updates held for `key` (whose base version was just stored in `t`) in arrival
+  /// order, as restatements (or duplicates of a known version), and removes them from the buffer.
+  /// Returns the counts by the source that delivered them.
+  std::map<std::string, release_counts> release_held(const lmdb::txn& t, const record_key& key,
+                                                     uint64_t& next_record);
+  /// Adds released counts to `source`'s stored checkpoint (records in, restated, duplicates, pending).
+  void add_released(const lmdb::txn& t, const std::string& source, const release_counts& c);
+  /// The page of the first delivery with the same replay key and signed time, if there was one.
+  std::optional<uint64_t> replayed_page(const lmdb::txn& t, const ingest_batch& b) const;
+  /// Records an accepted delivery (stored on `page_seq`) and drops the records that expired.
+  void remember_delivery(const lmdb::txn& t, const ingest_batch& b, uint64_t page_seq);
+
+  /// What storing one record version did.
+  enum class put_outcome { inserted, restated, duplicate };
+  /// Stores `kr` (canonical content `content`; `latest` its key's newest stored version, if any) as
+  /// version 1, as a restatement, or not at all when the content repeats ANY known version of the key
+  /// (a DSP re-sending the original after its restatement must not flip the record back).
+  put_outcome put_version(const lmdb::txn& t, const keyed_record& kr, std::string_view content,
+                          const std::optional<std::pair<uint64_t, std::string_view>>& latest,
+                          uint64_t page_seq, uint64_t& next_record, std::string& scratch);
 
   ~impl() {
     if (lock_fd >= 0) ::close(lock_fd);
+  }
+
+  /// The next audit seq and the chain's head as of `t`. LMDB serialises write transactions, so read
+  /// inside one this is exact even when writers on several threads extend the chain, and a
+  /// transaction that aborts leaves nothing behind to correct.
+  std::pair<uint64_t, record_key> audit_tail(const lmdb::txn& t) const {
+    record_key head{};
+    std::string_view stored;
+    if (lmdb::get(t, meta, "audit_head", stored) && stored.size() == head.size())
+      std::memcpy(head.data(), stored.data(), head.size());
+    return {ledger_detail::last_seq(t, audit) + 1, head};
+  }
+
+  /// Appends one entry at the end of the audit chain inside `t` and moves the stored head to it.
+  void append_audit_entry(const lmdb::txn& t, std::string_view kind, std::string_view actor,
+                          std::string_view subject, std::string_view details) {
+    auto [seq, prev] = audit_tail(t);
+    auto head = append_audit(t, seq, kind, actor, subject, details, prev);
+    lmdb::put(t, meta, "audit_head", ledger_detail::key_bytes(head));
   }
 
   /// Appends an audit entry inside `t`; returns its hash (the new head).

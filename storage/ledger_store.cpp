@@ -80,12 +80,10 @@ expected<std::unique_ptr<ledger_store>> ledger_store::open(const ledger_options&
     p->audit = lmdb::open_db(t, "audit", create);
     p->attempts = lmdb::open_db(t, "attempts", create);
     p->next_attempt = last_seq(t, p->attempts) + 1;
+    p->open_lifecycle(t, create);  // lifecycle: reconciliation and settlement
+    p->open_webhooks(t, create);   // webhooks: holding buffer and replay records
     p->next_page = last_seq(t, p->pages) + 1;
     p->next_record = last_seq(t, p->records) + 1;
-    p->next_audit = last_seq(t, p->audit) + 1;
-    std::string_view head;
-    if (lmdb::get(t, p->meta, "audit_head", head) && head.size() == 32)
-      std::memcpy(p->audit_head.data(), head.data(), 32);
     t.commit();
   } catch (const lmdb::error& e) {
     return failure{ec::storage_failure, "data_dir \"" + dir + "\": " + e.what()};
@@ -101,9 +99,11 @@ expected<std::vector<batch_outcome>> ledger_store::commit(const std::vector<cons
   outcomes.reserve(batches.size());
   try {
     auto t = lmdb::txn::begin(s.env, false);
-    uint64_t next_page = s.next_page, next_record = s.next_record, next_audit = s.next_audit;
-    record_key head = s.audit_head;
+    uint64_t next_page = s.next_page, next_record = s.next_record;
+    auto [next_audit, head] = s.audit_tail(t);
     std::string value, content, qvalue;
+    // Held updates wait for a base record; while none are held, no batch looks for them.
+    bool holding = s.webhooks_open && s.held_count(t) > 0;
     for (const auto* b : batches) {
       batch_outcome out;
       std::string_view cp_bytes;
@@ -115,6 +115,20 @@ expected<std::vector<batch_outcome>> ledger_store::commit(const std::vector<cons
         if (cp.cursor != b->cursor_before) {
           out.refused = "cursor fence: page fetched at \"" + b->cursor_before +
                         "\" but the committed cursor is \"" + cp.cursor + "\"";
+          outcomes.push_back(std::move(out));
+          continue;
+        }
+      }
+      if (!b->replay_key.empty() && s.webhooks_open) {
+        if (auto first = s.replayed_page(t, *b)) {
+          // The same signed delivery again: recorded as such, nothing of it stored a second time.
+          out.replayed = true;
+          out.page_seq = *first;
+          head = s.append_audit(
+              t, next_audit++, "webhook.replayed", b->source, "page:" + std::to_string(*first),
+              "request=" + b->request + " correlation=" + b->correlation_id +
+                  " signed_at=" + std::to_string(b->signed_at_s) + " body_sha256=" + b->body_sha256,
+              head);
           outcomes.push_back(std::move(out));
           continue;
         }
@@ -141,50 +155,41 @@ expected<std::vector<batch_outcome>> ledger_store::commit(const std::vector<cons
       }
       out.page_seq = next_page++;
       lmdb::put(t, s.pages, codec::u64_key(out.page_seq), encode_page(*b), MDB_APPEND);
+      if (!b->replay_key.empty() && s.webhooks_open) s.remember_delivery(t, *b, out.page_seq);
       out.records_in = b->records_in;
+      ledger_store::impl::release_counts released_here;  // held updates of this source released now
       for (const auto& kr : b->records) {
         content.clear();
         record_codec::encode_content(kr.record, content);
         auto latest = s.find_latest(t, kr.key);
-        uint32_t version = 1;
-        uint64_t prev = 0;
-        if (latest) {
-          // A copy of ANY known version is a duplicate (a DSP re-sending the original after its
-          // restatement must not flip the record back); only unseen content restates.
-          bool seen = false;
-          std::string_view v = latest->second;
-          for (uint64_t at = latest->first;;) {
-            if (record_codec::content_of(v) == content) {
-              seen = true;
-              break;
-            }
-            at = record_codec::prev_of(v);
-            if (at == 0) break;
-            if (!lmdb::get(t, s.records, codec::u64_key(at), v))
-              throw lmdb::error("version chain points at a missing record", MDB_CORRUPTED);
-          }
-          if (seen) {
-            ++out.duplicates;
+        if (kr.update && !latest && s.webhooks_open) {
+          // An update of a record not ingested yet: it waits for its base record.
+          s.hold_update(t, b->source, out.page_seq, kr, content);
+          ++out.held;
+          holding = true;
+          continue;
+        }
+        const auto done = s.put_version(t, kr, content, latest, out.page_seq, next_record, value);
+        if (done == impl::put_outcome::duplicate) {
+          ++out.duplicates;
+          continue;
+        }
+        ++(done == impl::put_outcome::restated ? out.restatements : out.inserted);
+        if (kr.state == record_state::pending_reconciliation) ++out.pending;
+        if (done != impl::put_outcome::inserted || !holding) continue;
+        // A new key: updates held for it are applied now, in the same transaction.
+        for (const auto& [source, c] : s.release_held(t, kr.key, next_record)) {
+          out.released += c.records;
+          if (source != b->source) {
+            s.add_released(t, source, c);
             continue;
           }
-          // Same key, changed values: a restatement, stored as a new version.
-          version = record_codec::version_of(latest->second) + 1;
-          prev = latest->first;
-          auto prefix = key_bytes(kr.key).substr(0, 8);
-          auto old_seq = codec::u64_key(prev);
-          std::string_view old_view = old_seq;
-          lmdb::del(t, s.keys, prefix, &old_view);
-          ++out.restatements;
-        } else {
-          ++out.inserted;
+          released_here.records += c.records;
+          released_here.restated += c.restated;
+          released_here.duplicates += c.duplicates;
+          released_here.pending += c.pending;
         }
-        if (kr.state == record_state::pending_reconciliation) ++out.pending;
-        uint64_t seq = next_record++;
-        value.clear();
-        record_codec::encode(kr, version, prev, out.page_seq, content, value);
-        auto seq_key = codec::u64_key(seq);
-        lmdb::put(t, s.records, seq_key, value, MDB_APPEND);
-        lmdb::put(t, s.keys, key_bytes(kr.key).substr(0, 8), seq_key);
+        holding = s.held_count(t) > 0;
       }
       for (const auto& qi : b->quarantined) {
         std::string_view existing;
@@ -207,12 +212,13 @@ expected<std::vector<batch_outcome>> ledger_store::commit(const std::vector<cons
       cp.cursor = b->cursor_after;
       cp.caught_up = b->caught_up;
       cp.pages += 1;
-      cp.records_in += out.records_in;
+      // Held updates join the counts when they are released, so the identity holds at every commit.
+      cp.records_in += out.records_in - out.held + released_here.records;
       cp.inserted += out.inserted;
-      cp.restatements += out.restatements;
-      cp.duplicates += out.duplicates;
+      cp.restatements += out.restatements + released_here.restated;
+      cp.duplicates += out.duplicates + released_here.duplicates;
       cp.quarantined += out.quarantined;
-      cp.pending += out.pending;
+      cp.pending += out.pending + released_here.pending;
       cp.updated_at_ms = now_ms();
       lmdb::put(t, s.cursors, b->source, encode_checkpoint(cp));
       details = "request=" + b->request + " correlation=" + b->correlation_id +
@@ -221,6 +227,8 @@ expected<std::vector<batch_outcome>> ledger_store::commit(const std::vector<cons
                 " restated=" + std::to_string(out.restatements) +
                 " duplicates=" + std::to_string(out.duplicates) +
                 " quarantined=" + std::to_string(out.quarantined) + " pending=" + std::to_string(out.pending);
+      if (out.held > 0 || out.released > 0)
+        details += " held=" + std::to_string(out.held) + " released=" + std::to_string(out.released);
       head = s.append_audit(t, next_audit++, "page.committed", b->source,
                             "page:" + std::to_string(out.page_seq), details, head);
       outcomes.push_back(std::move(out));
@@ -229,13 +237,43 @@ expected<std::vector<batch_outcome>> ledger_store::commit(const std::vector<cons
     t.commit();
     s.next_page = next_page;
     s.next_record = next_record;
-    s.next_audit = next_audit;
-    s.audit_head = head;
   } catch (const lmdb::error& e) {
     std::string hint = e.code() == MDB_MAP_FULL ? " (grow map_size_mib in the config and restart)" : "";
     return failure{ec::storage_failure, "ledger commit in \"" + dir_ + "\": " + e.what() + hint};
   }
   return outcomes;
+}
+
+ledger_store::impl::put_outcome ledger_store::impl::put_version(
+    const lmdb::txn& t, const keyed_record& kr, std::string_view content,
+    const std::optional<std::pair<uint64_t, std::string_view>>& latest, uint64_t page_seq,
+    uint64_t& next_record, std::string& scratch) {
+  uint32_t version = 1;
+  uint64_t prev = 0;
+  if (latest) {
+    std::string_view v = latest->second;
+    for (uint64_t at = latest->first;;) {
+      if (record_codec::content_of(v) == content) return put_outcome::duplicate;
+      at = record_codec::prev_of(v);
+      if (at == 0) break;
+      if (!lmdb::get(t, records, codec::u64_key(at), v))
+        throw lmdb::error("version chain points at a missing record", MDB_CORRUPTED);
+    }
+    // Same key, changed values: a restatement, stored as a new version.
+    version = record_codec::version_of(latest->second) + 1;
+    prev = latest->first;
+    auto prefix = key_bytes(kr.key).substr(0, 8);
+    auto old_seq = codec::u64_key(prev);
+    std::string_view old_view = old_seq;
+    lmdb::del(t, keys, prefix, &old_view);
+  }
+  uint64_t seq = next_record++;
+  scratch.clear();
+  record_codec::encode(kr, version, prev, page_seq, content, scratch);
+  auto seq_key = codec::u64_key(seq);
+  lmdb::put(t, records, seq_key, scratch, MDB_APPEND);
+  lmdb::put(t, keys, key_bytes(kr.key).substr(0, 8), seq_key);
+  return version == 1 ? put_outcome::inserted : put_outcome::restated;
 }
 
 expected<std::optional<source_checkpoint>> ledger_store::checkpoint(std::string_view source) const {
@@ -275,11 +313,8 @@ status ledger_store::set_cursor(std::string_view source, std::string_view cursor
     cp.caught_up = false;
     cp.updated_at_ms = now_ms();
     lmdb::put(t, s.cursors, source, encode_checkpoint(cp));
-    auto head = s.append_audit(t, s.next_audit, "cursor.set", actor, source, details, s.audit_head);
-    lmdb::put(t, s.meta, "audit_head", key_bytes(head));
+    s.append_audit_entry(t, "cursor.set", actor, source, details);
     t.commit();
-    ++s.next_audit;
-    s.audit_head = head;
   } catch (const lmdb::error& e) {
     return failure{ec::storage_failure, std::string("setting cursor: ") + e.what()};
   }
@@ -410,11 +445,8 @@ status ledger_store::audit(std::string_view kind, std::string_view actor, std::s
   auto& s = *impl_;
   try {
     auto t = lmdb::txn::begin(s.env, false);
-    auto head = s.append_audit(t, s.next_audit, kind, actor, subject, details, s.audit_head);
-    lmdb::put(t, s.meta, "audit_head", key_bytes(head));
+    s.append_audit_entry(t, kind, actor, subject, details);
     t.commit();
-    ++s.next_audit;
-    s.audit_head = head;
   } catch (const lmdb::error& e) {
     return failure{ec::storage_failure, std::string("writing audit entry: ") + e.what()};
   }

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -11,6 +12,8 @@
 #include "domain/batch.hpp"
 #include "domain/expected.hpp"
 #include "domain/record.hpp"
+// --- lifecycle: reconciliation and settlement ---
+#include "storage/lifecycle_types.hpp"
 
 namespace dspsync {
 
@@ -122,6 +125,31 @@ struct ledger_options {
   bool durable = true;
 };
 
+// --- webhooks ---
+/// An update delivered by webhook for a record not ingested yet, held until its base record arrives
+/// (see `ledger_store::for_each_held`).
+struct held_update {
+  /// Arrival number: the updates of one key are applied in this order.
+  uint64_t arrival = 0;
+  /// The source that delivered it (`ENDPOINT/webhook`).
+  std::string source;
+  int64_t held_at_ms = 0;
+  /// The record as it will be stored: key, state, content, the page it arrived on and its position
+  /// there (version and previous version are decided when it is applied).
+  stored_record record;
+};
+
+// --- operator console: audit log, lineage, release from quarantine ---
+/// One audit entry as stored (see `ledger_store::for_each_audit`).
+struct audit_entry {
+  uint64_t seq = 0;
+  int64_t at_ms = 0;
+  std::string kind;
+  std::string actor;
+  std::string subject;
+  std::string details;
+};
+
 /// The durable ledger: raw pages, records by idempotency key with state and versions, quarantine,
 /// cursors and the audit chain, in one LMDB environment. Exactly one writer: the ledger actor.
 ///
@@ -185,6 +213,99 @@ class ledger_store {
   explicit ledger_store(std::unique_ptr<impl> p);
   std::unique_ptr<impl> impl_;
   std::string dir_;
+
+  // --- lifecycle: reconciliation and settlement ---
+  // Implemented in ledger_lifecycle.cpp (catalog versions in catalog_store.cpp). Every transition
+  // rewrites only the state byte of a record version, in the same write transaction as its
+  // decision or settlement entry and one audit entry per batch; settled entries are append-only.
+ public:
+  /// Decides every latest record version in `validated`, and every `pending_reconciliation` one the
+  /// reconciler parked against an older catalog version than `catalog_version`, with `decide`;
+  /// stores each decision and its drift events (once per distinct event), and moves the state byte.
+  /// Versions pending for a validation fault (no decision) and superseded versions are left alone.
+  /// Commits every `per_txn` decisions (resumable: a crash loses no decision already committed).
+  expected<reconcile_summary> reconcile(const decide_fn& decide, uint64_t catalog_version,
+                                        std::size_t per_txn = 20000);
+
+  /// Flags latest record versions whose revenue per unit is an outlier in its (DSP, territory,
+  /// period, currency) group (median and MAD); returns how many new events were stored.
+  expected<uint64_t> detect_revenue_outliers(const outlier_options& opts);
+
+  /// The stored decision about a record version, if any.
+  expected<std::optional<stored_decision>> decision(uint64_t record_seq) const;
+
+  /// Visits every stored decision in record order.
+  status for_each_decision(const std::function<void(const stored_decision&)>& fn) const;
+
+  /// Visits every drift event in the order detected.
+  status for_each_drift(const std::function<void(const stored_drift&)>& fn) const;
+
+  /// Settles `period` (YYYY-MM) in ONE write transaction: every latest reconciled version of the
+  /// period (regular entries) and of earlier settled periods whose next open period this is
+  /// (adjustments: late records, and restatements as the change from what was settled), with
+  /// `compute` giving each entry's lines. Closes the period. A settled period is never settled
+  /// again: the answer then says so and nothing changes.
+  expected<settle_summary> settle(std::string_view period, const settle_fn& compute);
+
+  /// A period's state; nullopt when it was never settled.
+  expected<std::optional<period_info>> period(std::string_view period) const;
+
+  /// Visits every settled period.
+  status for_each_period(const std::function<void(const period_info&)>& fn) const;
+
+  /// Visits the entries settled in `period` in the order settled.
+  status for_each_settlement(std::string_view period,
+                             const std::function<void(const settled_entry&)>& fn) const;
+
+  /// Visits the stored bytes of every settlement entry (key, value): what "never rewritten" means.
+  status for_each_settlement_bytes(const std::function<void(std::string_view, std::string_view)>& fn) const;
+
+  /// Visits the latest version of every record key, in storage order.
+  status for_each_latest_record(const std::function<void(const stored_record&)>& fn) const;
+
+  /// Stores a DSP-reported total (replacing one with the same source, DSP, period and currency).
+  status put_reported_total(const reported_total& total);
+
+  /// Visits every DSP-reported total.
+  status for_each_reported_total(const std::function<void(const reported_total&)>& fn) const;
+
+ private:
+  friend class catalog_store;
+
+  // --- operator console: audit log, lineage, release from quarantine ---
+  // Implemented in ledger_console.cpp. Reads are LMDB read transactions (they never wait for the
+  // writer); `release_quarantined` is a write and belongs to the ledger actor alone.
+ public:
+  /// Visits every audit entry in order.
+  status for_each_audit(const std::function<void(const audit_entry&)>& fn) const;
+
+  /// One quarantined item by its key, if it is (still) in quarantine.
+  expected<std::optional<stored_quarantine>> quarantined(const record_key& key) const;
+
+  /// How many latest record versions are in each state (superseded versions are not counted).
+  expected<std::map<record_state, uint64_t>> latest_state_counts() const;
+
+  /// Releases a quarantined record that the caller re-validated into `rec`, in ONE write
+  /// transaction: stores it as a new record (or a restatement; a copy of a known version counts as
+  /// a duplicate), links it to the page it came from when that page is found, removes it from
+  /// quarantine, moves it from `quarantined` to `inserted`, `restatements` or `duplicates` in its
+  /// source's checkpoint (records in stay the same), and appends an audit entry with the old and the
+  /// new state. Fails when the item is not (or no longer) in quarantine or is a whole page. Returns
+  /// a line for the operator.
+  expected<std::string> release_quarantined(const record_key& quarantine_key, const keyed_record& rec,
+                                            std::string_view actor);
+
+  // --- webhooks ---
+  // Implemented in ledger_webhooks.cpp. `commit` holds a webhook update whose key has no stored
+  // version yet (`keyed_record::update`) in the `webhook_held` database, applies the held updates of
+  // a key in arrival order in the transaction that stores its base record (from any source), and
+  // answers a repeated signed delivery (`ingest_batch::replay_key`) as a replay.
+ public:
+  /// How many updates are held.
+  expected<uint64_t> held_updates() const;
+
+  /// Visits the held updates, ordered by key and, within a key, by arrival.
+  status for_each_held(const std::function<void(const held_update&)>& fn) const;
 };
 
 }  // namespace dspsync
