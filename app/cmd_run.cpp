@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 #include <iostream>
+#include <vector>
 
 #include "app/cli.hpp"
 #include "protocol/log.hpp"
@@ -79,6 +80,12 @@ int cmd_run(int argc, char** argv) {
     else
       std::cout << "not reconciled: " << r.error().message << "\n";
   }
+  // Run to completion for a cron job: an endpoint that parked or failed did not complete, and the
+  // exit code says so (3) after the summary of what did land.
+  std::vector<endpoint_status> incomplete;
+  if (eo.once && !signalled)
+    for (auto& st : (*eng)->status())
+      if (st.state != "caught_up") incomplete.push_back(std::move(st));
   log_event(log_level::info, "engine.stopping", {{"reason", signalled ? "signal" : "all endpoints done"}});
   (*eng)->stop();
   auto rows = (*eng)->store()->checkpoints();
@@ -88,7 +95,14 @@ int cmd_run(int argc, char** argv) {
   }
   bool ok = print_summary(std::cout, *rows);
   log_event(log_level::info, "engine.stopped", {});
-  return ok ? 0 : 1;
+  if (!ok) return 1;
+  if (!incomplete.empty()) {
+    for (const auto& st : incomplete)
+      std::cout << "endpoint " << st.name << " did not complete: " << st.state
+                << (st.reason.empty() ? "" : " (" + st.reason + ")") << "\n";
+    return 3;
+  }
+  return 0;
 }
 
 }  // namespace dspsync::cli

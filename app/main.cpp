@@ -23,7 +23,7 @@ usage: dspsync COMMAND [options]
         Logs are JSON lines on stderr (or F); DSPSYNC_LOG_LEVEL=debug|info|warn|error.
   check-config FILE
         Validate a config and print what it would do.
-  replay-server --har FILE... [--port N] [--address A]
+  replay-server --har FILE... [--faults FILE] [--port N] [--address A]
         Serve HAR recordings as a DSP stand-in until SIGINT/SIGTERM.
   gen-har --style offset|cursor|next_url|updated_since --records N --out FILE [--seed S]
           [--page-size N] [--origin URL] [--name NAME] [--dsp DSP]

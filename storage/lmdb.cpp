@@ -1,5 +1,7 @@
 #include "storage/lmdb.hpp"
 
+#include <algorithm>
+
 namespace dspsync::lmdb {
 
 error::error(const char* what, int code)
@@ -33,6 +35,7 @@ env::~env() {
 
 txn txn::begin(const env& e, bool read_only) {
   txn t;
+  t.cursors_ = std::make_unique<open_cursors>();
   check(mdb_txn_begin(e.get(), nullptr, read_only ? MDB_RDONLY : 0, &t.handle_), "mdb_txn_begin");
   return t;
 }
@@ -41,16 +44,29 @@ txn& txn::operator=(txn&& o) noexcept {
   if (this != &o) {
     abort();
     handle_ = std::exchange(o.handle_, nullptr);
+    cursors_ = std::move(o.cursors_);
   }
   return *this;
 }
 
+void txn::close_cursors() noexcept {
+  if (!cursors_) return;
+  for (cursor* c : cursors_->list) {
+    mdb_cursor_close(c->handle_);
+    c->handle_ = nullptr;
+    c->owner_ = nullptr;
+  }
+  cursors_->list.clear();
+}
+
 void txn::commit() {
+  close_cursors();
   auto* h = std::exchange(handle_, nullptr);
   check(mdb_txn_commit(h), "mdb_txn_commit");
 }
 
 void txn::abort() noexcept {
+  close_cursors();
   if (handle_ != nullptr) mdb_txn_abort(std::exchange(handle_, nullptr));
 }
 
@@ -88,10 +104,21 @@ bool del(const txn& t, MDB_dbi dbi, std::string_view key, const std::string_view
 
 cursor::cursor(const txn& t, MDB_dbi dbi) {
   check(mdb_cursor_open(t.get(), dbi, &handle_), "mdb_cursor_open");
+  owner_ = t.cursors_.get();
+  if (owner_ != nullptr) owner_->list.push_back(this);
+}
+
+cursor::cursor(cursor&& o) noexcept
+    : handle_(std::exchange(o.handle_, nullptr)), owner_(std::exchange(o.owner_, nullptr)) {
+  if (owner_ != nullptr) std::replace(owner_->list.begin(), owner_->list.end(), &o, this);
 }
 
 cursor::~cursor() {
-  if (handle_ != nullptr) mdb_cursor_close(handle_);
+  if (handle_ == nullptr) return;  // closed with its transaction, or moved from
+  mdb_cursor_close(handle_);
+  if (owner_ == nullptr) return;
+  auto it = std::find(owner_->list.begin(), owner_->list.end(), this);
+  if (it != owner_->list.end()) owner_->list.erase(it);
 }
 
 bool cursor::get(std::string_view& key, std::string_view& value, MDB_cursor_op op) {

@@ -3,10 +3,12 @@
 #include <lmdb.h>
 
 #include <cstdint>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 namespace dspsync::lmdb {
 
@@ -48,11 +50,16 @@ class env {
 };
 
 /// A transaction; aborts in the destructor unless committed.
+class cursor;
+
+/// A transaction. It closes the cursors still open in it before it commits or aborts: LMDB frees a
+/// write transaction's cursors when the transaction ends, so a cursor closed afterwards (say, one
+/// declared in an outer scope) would be freed twice.
 class txn {
  public:
   txn() = default;
   static txn begin(const env& e, bool read_only);
-  txn(txn&& o) noexcept : handle_(std::exchange(o.handle_, nullptr)) {}
+  txn(txn&& o) noexcept : handle_(std::exchange(o.handle_, nullptr)), cursors_(std::move(o.cursors_)) {}
   txn& operator=(txn&& o) noexcept;
   ~txn() { abort(); }
   void commit();
@@ -60,7 +67,14 @@ class txn {
   MDB_txn* get() const { return handle_; }
 
  private:
+  friend class cursor;
+  /// The cursors open in this transaction (a stable address while the txn object moves).
+  struct open_cursors {
+    std::vector<cursor*> list;
+  };
+  void close_cursors() noexcept;
   MDB_txn* handle_ = nullptr;
+  std::unique_ptr<open_cursors> cursors_;
 };
 
 /// Opens (and with MDB_CREATE, creates) a named database.
@@ -79,7 +93,7 @@ bool del(const txn& t, MDB_dbi dbi, std::string_view key, const std::string_view
 class cursor {
  public:
   cursor(const txn& t, MDB_dbi dbi);
-  cursor(cursor&& o) noexcept : handle_(std::exchange(o.handle_, nullptr)) {}
+  cursor(cursor&& o) noexcept;
   cursor& operator=(cursor&&) = delete;
   ~cursor();
   /// Positions the cursor; false on MDB_NOTFOUND.
@@ -89,7 +103,9 @@ class cursor {
   MDB_cursor* get() const { return handle_; }
 
  private:
+  friend class txn;
   MDB_cursor* handle_ = nullptr;
+  txn::open_cursors* owner_ = nullptr;
 };
 
 }  // namespace dspsync::lmdb

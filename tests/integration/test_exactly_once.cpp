@@ -148,5 +148,31 @@ TEST(exactly_once, sigkill_at_random_points_then_restart_matches_an_uninterrupte
   EXPECT_EQ(audit_code, 0) << audit_out;
 }
 
+// A cron job learns that a run to completion did not complete: an endpoint the DSP refuses (here a
+// path the recording does not have: 404, not retried, the endpoint parks) makes `run --once` exit 3
+// after the summary, while the other endpoints' records are committed as usual.
+TEST(run_once, an_endpoint_that_parks_makes_the_run_exit_3_and_the_others_still_land) {
+  temp_dir dir;
+  auto dsp = start_dsp(400);
+  auto good = dsp.recordings[0].endpoint;
+  good.base_url = dsp.server->origin();
+  auto missing = good;
+  missing.name = "ep-missing";
+  missing.path = "/v1/not-recorded";
+  const std::string cfg = dir.sub("cfg.json");
+  std::ofstream(cfg) << "{\"data_dir\": \"" << dir.sub("data") << "\", \"endpoints\": [\n"
+                     << endpoint_config_json(good) << ",\n"
+                     << endpoint_config_json(missing) << "]}\n";
+  auto [code, out] = run_command(
+      {DSPSYNC_BINARY, "run", "--config", cfg, "--once", "--log-file", dir.sub("log")}, dir.sub("out"));
+  EXPECT_EQ(code, 3) << out;
+  EXPECT_NE(out.find("endpoint ep-missing did not complete: parked"), std::string::npos) << out;
+  EXPECT_EQ(out.find("endpoint " + good.name + " did not complete"), std::string::npos) << out;
+  bool landed = false;
+  for (const auto& [name, cp] : checkpoints(dir.sub("data")))
+    if (name == good.name) landed = cp.records_in == dsp.recordings[0].expected.records_in;
+  EXPECT_TRUE(landed) << out;
+}
+
 }  // namespace
 }  // namespace dspsync::test
