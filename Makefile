@@ -45,14 +45,15 @@ test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 600
 
 # The whole suite under AddressSanitizer + UndefinedBehaviorSanitizer (LeakSanitizer included).
-# The deterministic simulation runs 250 of its 1,000 seeds here (all 1,000 run in `make test`):
-# under ASan each seed costs ~0.2 s, and CI must stay well under 30 minutes on 2 cores.
+# The deterministic simulation runs 250 of its 1,000 seeds here (all 1,000 run in `make test`) and
+# the benchmark-sized tests (console latency under load, SIGKILL mid-file) a quarter of their size:
+# the sanitizers make them 5-10 times slower, and CI must stay well under 30 minutes on 2 cores.
 ASAN_SIM_SEEDS ?= 250
 asan-test: deps
 	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DDSPSYNC_SANITIZE=ON -DDSPSYNC_BENCH=OFF
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-	  DSPSYNC_SIM_SEEDS=$(ASAN_SIM_SEEDS) \
+	  DSPSYNC_SIM_SEEDS=$(ASAN_SIM_SEEDS) DSPSYNC_TEST_SCALE=25 \
 	  ctest --output-on-failure -j $(JOBS) --timeout 900
 
 # Kill-and-restart campaign (see docs/operations.md); KILLS=N for a longer run.

@@ -66,6 +66,7 @@ int cmd_catalog(int argc, char** argv);
 int cmd_reconcile(int argc, char** argv);
 int cmd_settle(int argc, char** argv);
 int cmd_statements(int argc, char** argv);
+int cmd_fetch_totals(int argc, char** argv);
 
 /// What a catalog load changed (at most `max_lines` change lines).
 void print_catalog_report(std::ostream& out, const catalog_load_report& report, std::size_t max_lines);

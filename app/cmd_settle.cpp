@@ -17,6 +17,7 @@
 #include "domain/identifiers.hpp"
 #include "protocol/catalog_file.hpp"
 #include "protocol/demo_catalog.hpp"
+#include "protocol/reported_totals.hpp"
 #include "storage/catalog_store.hpp"
 
 namespace dspsync::cli {
@@ -458,6 +459,61 @@ int cmd_statements(int argc, char** argv) {
     return 1;
   }
   return 0;
+}
+
+int cmd_fetch_totals(int argc, char** argv) {
+  const std::string command = "fetch-totals";
+  auto a = parse(command, argc, argv, 2, {"config", "period", "endpoint"}, {});
+  if (!a) return fail(command, a.error(), 2);
+  auto period = month_of(command, *a);
+  if (!period) return fail(command, period.error(), 2);
+  auto cfg = config_of(command, *a);
+  if (!cfg) return fail(command, cfg.error(), 2);
+  const auto only = a->get("endpoint");
+  std::vector<const endpoint_config*> chosen;
+  for (const auto& ep : cfg->endpoints)
+    if ((!only || ep.name == *only) && ep.totals.enabled) chosen.push_back(&ep);
+  if (chosen.empty())
+    return fail(command,
+                {ec::bad_argument,
+                 only ? "endpoint \"" + *only + "\" is not configured or has no \"totals\" object"
+                      : std::string("no endpoint has a \"totals\" object (docs/configuration.md#totals)")},
+                2);
+  auto store = open_ledger(*cfg, false);
+  if (!store) return fail(command, store.error());
+  network net;
+  bool failed = false;
+  for (const auto* ep : chosen) {
+    auto rows = fetch_totals(net, *ep, *period);
+    if (!rows) {
+      std::cerr << "dspsync " << command << ": " << rows.error().message << "\n";
+      failed = true;
+      continue;
+    }
+    // One stored total per (source, DSP, period, currency): rows of one currency are summed.
+    std::map<std::string, reported_total> by_currency;
+    for (const auto& row : *rows) {
+      auto& t = by_currency[row.currency];
+      t.source = ep->name;
+      t.dsp = ep->dsp;
+      t.period = row.period;
+      t.currency = row.currency;
+      t.records += row.records;
+      t.units += row.units;
+      t.revenue = money::from_units(t.revenue.units() + row.revenue.units());
+      t.origin = "GET " + totals_target(ep->totals, *period);
+    }
+    std::cout << ep->name << ": " << by_currency.size() << " DSP total(s) for " << *period;
+    for (const auto& [currency, t] : by_currency) {
+      auto st = (*store)->put_reported_total(t);
+      if (!st) return fail(command, st.error());
+      std::cout << (&t == &by_currency.begin()->second ? ": " : "; ") << t.revenue.to_string() << " "
+                << currency << " over " << t.records << " records";
+    }
+    std::cout << "\n";
+  }
+  net.stop();
+  return failed ? 1 : 0;
 }
 
 }  // namespace dspsync::cli

@@ -47,6 +47,9 @@ usage: dspsync COMMAND [options]
   settle --config FILE --period YYYY-MM
         Close and settle a period: exact splits per rights holder and right, FX into payee
         currencies; late records go to the next open period. Settling twice changes nothing.
+  fetch-totals --config FILE --period YYYY-MM [--endpoint NAME]
+        Fetch the DSPs' own totals of a period from the endpoints' totals URL (endpoints[].totals)
+        and keep them for the statements' reconciliation report (one request per endpoint).
   statements --config FILE --period YYYY-MM --out DIR
         One CSV per rights holder, summary.csv, totals.csv and reconciliation.csv.
   audit verify --data-dir DIR
@@ -77,6 +80,7 @@ int main(int argc, char** argv) {
     if (cmd == "reconcile") return cmd_reconcile(argc, argv);
     if (cmd == "settle") return cmd_settle(argc, argv);
     if (cmd == "statements") return cmd_statements(argc, argv);
+    if (cmd == "fetch-totals") return cmd_fetch_totals(argc, argv);
     if (cmd == "ingest-csv") return cmd_ingest_csv(argc, argv);
     if (cmd == "ingest-dsr") return cmd_ingest_dsr(argc, argv);
     if (cmd == "gen-csv") return cmd_gen_csv(argc, argv);

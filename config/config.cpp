@@ -206,16 +206,20 @@ const object_schema schedule_schema{{"interval_s", "lag_s", "lookback_s", "until
 const object_schema webhook_schema{{"secret_env", "signature_header", "timestamp_header", "tolerance_s",
                                     "records_pointer", "update_pointer", "update_value"},
                                    {}};
+const object_schema totals_schema{{"path", "query", "rows_pointer", "period_field", "currency_field",
+                                   "revenue_field", "units_field", "records_field"},
+                                  {}};
 const object_schema endpoint_schema{
     {"name", "dsp", "base_url", "path", "query", "auth", "pagination", "fields", "key_fields", "rate",
-     "backoff", "breaker", "schedule", "timeout_ms", "ca_file", "webhook"},
+     "backoff", "breaker", "schedule", "timeout_ms", "ca_file", "webhook", "totals"},
     {{"auth", &auth_schema},
      {"pagination", &pagination_schema},
      {"rate", &rate_schema},
      {"backoff", &backoff_schema},
      {"breaker", &breaker_schema},
      {"schedule", &schedule_schema},
-     {"webhook", &webhook_schema}}};
+     {"webhook", &webhook_schema},
+     {"totals", &totals_schema}}};
 const object_schema pipeline_schema{{"validators", "max_pages_in_flight", "max_pages_per_commit"}, {}};
 const object_schema console_schema{{"listen", "port", "token_env", "idle_timeout_s", "pending_sla"}, {}};
 const object_schema supervision_schema{
@@ -543,6 +547,46 @@ void read_webhook(const object_reader& parent, const pagination_config& p, webho
   }
 }
 
+/// `totals`: the DSP's own totals of a period.
+void read_totals(const object_reader& parent, totals_config& t) {
+  const auto* obj = parent.object("totals");
+  if (!obj) return;
+  t.enabled = true;
+  object_reader in(*obj, parent.path("totals"), totals_schema, parent.errors());
+  if (!in.find("path")) {
+    in.errors().add(in.path("path"),
+                    "required field is missing (the path of the DSP's totals, e.g. \"/v1/streams/totals\")");
+  } else if (in.text("path", t.path) && (t.path.empty() || t.path[0] != '/')) {
+    in.errors().add(in.path("path"), "expected a path starting with \"/\", got \"" + t.path + "\"");
+  }
+  if (const auto* q = in.object("query")) {
+    t.query.clear();
+    for (const auto& member : *q) {
+      const std::string name(member.key().data(), member.key().size());
+      if (is_secret_name(name)) continue;  // reported by find_secrets
+      const std::string path = member_path(in.path("query"), name);
+      std::string value;
+      if (!read_text(member.value(), path, value, in.errors())) continue;
+      if (name.empty())
+        in.errors().add(path, "expected a non-empty query parameter name");
+      else
+        t.query[name] = value;
+    }
+  }
+  read_pointer(in, "rows_pointer", t.rows_pointer);
+  for (auto [name, field] :
+       {std::pair{"period_field", &t.period_field}, std::pair{"currency_field", &t.currency_field},
+        std::pair{"revenue_field", &t.revenue_field}, std::pair{"units_field", &t.units_field},
+        std::pair{"records_field", &t.records_field}}) {
+    std::string value;
+    if (!in.text(name, value)) continue;
+    if (value.empty())
+      in.errors().add(in.path(name), "expected the name of a member of each totals row, got \"\"");
+    else
+      *field = value;
+  }
+}
+
 void read_pagination(const object_reader& parent, pagination_config& p) {
   const auto* obj = parent.object("pagination");
   if (!obj) {
@@ -779,6 +823,7 @@ endpoint_config read_endpoint(const json::object& obj, const std::string& path, 
   in.duration("timeout_ms", 1, e.timeout);
   in.text("ca_file", e.ca_file);
   read_webhook(in, e.pagination, e.webhook);
+  read_totals(in, e.totals);
   return e;
 }
 

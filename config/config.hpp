@@ -125,6 +125,23 @@ struct webhook_config {
   std::string update_value = "update";
 };
 
+/// Where a DSP serves its own totals of a period (`dspsync fetch-totals`), which the statements'
+/// reconciliation report compares with the ledger: one GET of `path` with `query` (`{period}`
+/// becomes YYYY-MM), an array of rows at `rows_pointer`, each row an object with the members named
+/// here. See docs/configuration.md#totals.
+struct totals_config {
+  /// True when the endpoint has a `totals` object.
+  bool enabled = false;
+  std::string path;
+  std::map<std::string, std::string> query{{"period", "{period}"}};
+  std::string rows_pointer = "/totals";
+  std::string period_field = "period";
+  std::string currency_field = "currency";
+  std::string revenue_field = "revenue";
+  std::string units_field = "units";
+  std::string records_field = "records";
+};
+
 /// One DSP reporting endpoint.
 struct endpoint_config {
   std::string name;
@@ -154,6 +171,8 @@ struct endpoint_config {
   std::string ca_file;
   /// Signed webhook deliveries (off unless configured).
   webhook_config webhook;
+  /// The DSP's own totals per period (off unless configured).
+  totals_config totals;
 };
 
 /// The operator console.

@@ -184,6 +184,14 @@ void describe_endpoint(std::ostringstream& out, const engine_config& cfg, const 
                                             : "; updates (" + w.update_pointer + " = \"" + w.update_value +
                                                   "\") of records not yet ingested are held"));
   }
+  if (e.totals.enabled) {
+    const auto& t = e.totals;
+    std::string query;
+    for (const auto& [name, value] : t.query) query += (query.empty() ? "?" : "&") + name + "=" + value;
+    line(out, "totals", "GET " + t.path + query + " (dspsync fetch-totals --period YYYY-MM)");
+    more(out, "rows at " + t.rows_pointer + ": " + t.period_field + ", " + t.currency_field + ", " +
+                  t.revenue_field + " (exact), " + t.units_field + ", " + t.records_field);
+  }
 
   const auto& defaults = default_field_aliases();
   bool first = true;

@@ -24,19 +24,6 @@ bool is_unreserved(unsigned char c) {
          c == '_' || c == '~';
 }
 
-void append_encoded(std::string& out, std::string_view text) {
-  static constexpr char hex[] = "0123456789ABCDEF";
-  for (unsigned char c : text) {
-    if (is_unreserved(c)) {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 0x0F];
-    }
-  }
-}
-
 std::string next_pointer_of(const pagination_config& p) {
   if (!p.next_pointer.empty()) return p.next_pointer;
   switch (p.style) {
@@ -209,6 +196,19 @@ expected<page_step> next_window(const endpoint_config& ep, std::string_view curs
 
 }  // namespace
 
+void append_percent_encoded(std::string& out, std::string_view text) {
+  static constexpr char hex[] = "0123456789ABCDEF";
+  for (unsigned char c : text) {
+    if (is_unreserved(c)) {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 0x0F];
+    }
+  }
+}
+
 std::string initial_cursor(const endpoint_config& ep) {
   switch (ep.pagination.style) {
     case pagination_style::offset:
@@ -247,9 +247,9 @@ std::string request_target(const endpoint_config& ep, std::string_view cursor) {
   for (const auto& [name, value] : params) {
     target += sep;
     sep = '&';
-    append_encoded(target, name);
+    append_percent_encoded(target, name);
     target += '=';
-    append_encoded(target, value);
+    append_percent_encoded(target, value);
   }
   return target;
 }

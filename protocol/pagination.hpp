@@ -20,6 +20,9 @@ namespace dspsync {
 //   next_url       request target (path + query) of the next page ("" at start: path + limit)
 //   updated_since  RFC 3339 lower bound of the next window (initial_since or 1970-01-01T00:00:00Z)
 
+/// Appends `text` percent-encoded for a query component (RFC 3986 unreserved characters kept).
+void append_percent_encoded(std::string& out, std::string_view text);
+
 /// The cursor an endpoint starts from.
 std::string initial_cursor(const endpoint_config& ep);
 

@@ -896,6 +896,21 @@ std::string endpoint_config_json(const endpoint_config& ep) {
   boost::json::array keys;
   for (const auto& k : ep.key_fields) keys.emplace_back(k);
   o["key_fields"] = std::move(keys);
+  if (ep.totals.enabled) {
+    const auto& t = ep.totals;
+    boost::json::object to;
+    to["path"] = t.path;
+    boost::json::object q;
+    for (const auto& [name, value] : t.query) q[name] = value;
+    to["query"] = std::move(q);
+    to["rows_pointer"] = t.rows_pointer;
+    to["period_field"] = t.period_field;
+    to["currency_field"] = t.currency_field;
+    to["revenue_field"] = t.revenue_field;
+    to["units_field"] = t.units_field;
+    to["records_field"] = t.records_field;
+    o["totals"] = std::move(to);
+  }
 
   std::string out;
   append_pretty(out, o, 0);

@@ -16,6 +16,7 @@
 #include "protocol/row_mapper.hpp"
 #include "storage/ledger_store.hpp"
 #include "tests/support/process.hpp"
+#include "tests/support/scale.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace dspsync::test {
@@ -306,10 +307,11 @@ int64_t committed_offset(const std::string& data_dir) {
 
 TEST(file_ingest, sigkill_mid_file_then_resume_equals_an_uninterrupted_ingest) {
   temp_dir dir;
+  const uint64_t rows = scaled(200000, 20000);
   const auto file = dir.sub("big.csv");
-  auto [gen, gen_out] = run_command(
-      {DSPSYNC_BINARY, "gen-csv", "--rows", "200000", "--seed", "9", "--bad-every", "997", "--out", file},
-      dir.sub("gen.out"));
+  auto [gen, gen_out] = run_command({DSPSYNC_BINARY, "gen-csv", "--rows", std::to_string(rows), "--seed", "9",
+                                     "--bad-every", "997", "--out", file},
+                                    dir.sub("gen.out"));
   ASSERT_EQ(gen, 0) << gen_out;
   const auto src = R"({"name": "gen", "dsp": "spotify", "format": "csv", "batch_rows": 1000})";
   const auto clean_cfg = write_config(dir, dir.sub("clean"), {src}, "clean.json");
@@ -368,7 +370,7 @@ TEST(file_ingest, sigkill_mid_file_then_resume_equals_an_uninterrupted_ingest) {
   EXPECT_EQ(a[0].second.inserted, b[0].second.inserted);
   EXPECT_EQ(a[0].second.duplicates, b[0].second.duplicates);
   EXPECT_EQ(a[0].second.quarantined, b[0].second.quarantined);
-  EXPECT_EQ(a[0].second.records_in, 200000u);
+  EXPECT_EQ(a[0].second.records_in, rows);
   auto [audit_code, audit_out] =
       run_command({DSPSYNC_BINARY, "audit", "verify", "--data-dir", dir.sub("crash")}, dir.sub("audit.out"));
   EXPECT_EQ(audit_code, 0) << audit_out;
