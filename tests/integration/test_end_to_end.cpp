@@ -6,7 +6,6 @@
 #include <boost/json.hpp>
 
 #include <map>
-#include <thread>
 
 #include "actors/engine.hpp"
 #include "protocol/demo_catalog.hpp"
@@ -14,6 +13,7 @@
 #include "protocol/recording.hpp"
 #include "protocol/replay_server.hpp"
 #include "storage/catalog_store.hpp"
+#include "tests/support/file_watch.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace dspsync::test {
@@ -191,6 +191,8 @@ TEST(end_to_end, a_running_engine_reconciles_what_lands_while_it_ingests) {
     ASSERT_TRUE(loaded) << loaded.error().message;
   }
   h.cfg.settlement.reconcile_interval_s = 1;
+  file_watch commits(h.cfg.data_dir, "data.mdb");  // every commit (ledger or reconciler) wakes us
+  ASSERT_TRUE(commits.ok());
   auto eng = engine::start(h.cfg);  // a service: it keeps polling until stopped
   ASSERT_TRUE(eng) << eng.error().message;
   auto store = (*eng)->store();
@@ -209,7 +211,8 @@ TEST(end_to_end, a_running_engine_reconciles_what_lands_while_it_ingests) {
     ASSERT_LT(std::chrono::steady_clock::now(), deadline)
         << "still validated: " << counts[record_state::validated] << ", latest " << latest << " of "
         << expected_latest;
-    std::this_thread::sleep_for(50ms);  // polling a condition with a deadline, not synchronising
+    commits.wait(
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()));
   }
   (*eng)->stop();
   EXPECT_GT(counts[record_state::reconciled], 0u);

@@ -15,6 +15,7 @@
 #include "protocol/page_mapper.hpp"
 #include "protocol/row_mapper.hpp"
 #include "storage/ledger_store.hpp"
+#include "tests/support/file_watch.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/scale.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -320,6 +321,10 @@ TEST(file_ingest, sigkill_mid_file_then_resume_equals_an_uninterrupted_ingest) {
       {DSPSYNC_BINARY, "ingest-csv", "--config", clean_cfg, "--source", "gen", file}, dir.sub("clean.out"));
   ASSERT_EQ(clean_code, 0) << clean_out;
 
+  // The ledger's directory exists before the first round so that its commits can be watched.
+  std::filesystem::create_directories(dir.sub("crash"));
+  file_watch commits(dir.sub("crash"), "data.mdb");
+  ASSERT_TRUE(commits.ok());
   // Kill points spread over the file: each round dies after committing at least a fifth further.
   const auto step = static_cast<int64_t>(std::filesystem::file_size(file) / 5);
   int killed = 0;
@@ -328,7 +333,8 @@ TEST(file_ingest, sigkill_mid_file_then_resume_equals_an_uninterrupted_ingest) {
     child_process p({DSPSYNC_BINARY, "ingest-csv", "--config", crash_cfg, "--source", "gen", file},
                     dir.sub("crash.out"));
     ASSERT_TRUE(p.started());
-    // Kill once the child has committed past where the previous round died.
+    // Kill once the child has committed past where the previous round died: re-checked on every
+    // write to the ledger file (and at least every 100 ms, to notice the child exiting).
     const auto deadline = std::chrono::steady_clock::now() + 120s;
     bool progressed = false;
     while (std::chrono::steady_clock::now() < deadline && !p.exited()) {
@@ -338,7 +344,7 @@ TEST(file_ingest, sigkill_mid_file_then_resume_equals_an_uninterrupted_ingest) {
         last = at;
         break;
       }
-      std::this_thread::sleep_for(2ms);
+      commits.wait(100ms);
     }
     if (!progressed) break;  // finished (or stalled) before it could be killed
     p.kill(SIGKILL);
