@@ -10,7 +10,7 @@ CMAKE_ARGS ?=
 PACKAGES = g++ cmake make libgtest-dev libbenchmark-dev libssl-dev zlib1g-dev \
            libcaf-dev libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev liblmdb-dev lmdb-utils
 
-.PHONY: all deps configure build demo test asan-test format format-check crash-test bench clean
+.PHONY: all deps configure build demo test asan-test fuzz format format-check crash-test bench clean
 
 all: build
 
@@ -56,6 +56,23 @@ asan-test: deps
 	  DSPSYNC_SIM_SEEDS=$(ASAN_SIM_SEEDS) DSPSYNC_TEST_SCALE=25 \
 	  ctest --output-on-failure -j $(JOBS) --timeout 900
 
+# libFuzzer targets (tests/fuzz/, docs/operations.md "Fuzzing"): builds them with clang in
+# $(FUZZ_BUILD) and runs each for FUZZ_SECONDS (two at a time); FUZZ_TARGETS="csv dsr" picks some.
+FUZZ_BUILD   ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_PACKAGES = clang-14 libclang-rt-14-dev libfuzzer-14-dev
+fuzz: deps
+	@missing=""; for p in $(FUZZ_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "fuzzing needs: sudo apt-get install -y$$missing"; exit 1; fi; \
+	fi
+	CXX=clang++-14 CC=clang-14 cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDSPSYNC_FUZZ=ON -DDSPSYNC_BENCH=OFF
+	cmake --build $(FUZZ_BUILD) -j $(JOBS)
+	tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
 # Kill-and-restart campaign (see docs/operations.md); KILLS=N for a longer run.
 crash-test: build
 	cd $(BUILD) && DSPSYNC_CRASH_KILLS=$(or $(KILLS),50) ctest --output-on-failure -R exactly_once
@@ -76,4 +93,4 @@ format-check:
 	clang-format --dry-run -Werror $$(git ls-files '*.cpp' '*.hpp')
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

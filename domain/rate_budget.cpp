@@ -263,7 +263,8 @@ void read_policy_field(std::string_view text, rate_hints& out) {
     auto quota = q ? parse_count(*q) : parse_count(m.key);
     if (!quota) continue;
     auto w = m.param("w");
-    const auto window = w ? parse_count(*w) : std::nullopt;
+    auto window = w ? parse_count(*w) : std::nullopt;
+    if (window && *window == 0) window.reset();  // `w=0` is no window at all: ignored, not guessed at
     if (!best_q || tighter(*quota, window.value_or(0), *best_q, best_w.value_or(0))) {
       best_q = quota;
       best_w = window;

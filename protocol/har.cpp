@@ -329,10 +329,34 @@ std::string header_value(const std::vector<har_header>& headers, std::string_vie
   return {};
 }
 
+/// `s` as a JSON string may hold it: unchanged when it is UTF-8, else each byte that is not part
+/// of a well-formed sequence becomes U+FFFD (a recorded header with obs-text bytes must not make
+/// the whole file unreadable; replay never matches on headers).
+std::string json_safe(std::string_view s) {
+  if (valid_utf8(s)) return std::string(s);
+  std::string out;
+  for (std::size_t i = 0; i < s.size();) {
+    std::size_t len = 1;
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x80) {
+      len = (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+      if (len == 0 || i + len > s.size() || !valid_utf8(s.substr(i, len))) {
+        out += "\xEF\xBF\xBD";
+        ++i;
+        continue;
+      }
+    }
+    out.append(s.substr(i, len));
+    i += len;
+  }
+  return out;
+}
+
 json::array headers_json(const std::vector<har_header>& headers) {
   json::array out;
   out.reserve(headers.size());
-  for (const auto& h : headers) out.push_back(json::object{{"name", h.name}, {"value", h.value}});
+  for (const auto& h : headers)
+    out.push_back(json::object{{"name", json_safe(h.name)}, {"value", json_safe(h.value)}});
   return out;
 }
 
@@ -340,9 +364,15 @@ json::array query_json(const std::string& url) {
   json::array out;
   auto parsed = boost::urls::parse_uri_reference(url);
   if (!parsed) return out;
-  for (auto param : parsed->params()) {
-    out.push_back(
-        json::object{{"name", param.key}, {"value", param.has_value ? param.value : std::string()}});
+  // Decoded, as HAR shows them; a name or value whose bytes are not UTF-8 once decoded (a binary
+  // cursor token, say) stays percent-encoded, so that the file remains valid JSON. The request is
+  // replayed from `url`, never from this list.
+  for (auto param : parsed->encoded_params()) {
+    std::string name = param.key.decode();
+    std::string value = param.has_value ? param.value.decode() : std::string();
+    if (!valid_utf8(name)) name = std::string(param.key);
+    if (!valid_utf8(value)) value = std::string(param.value);
+    out.push_back(json::object{{"name", std::move(name)}, {"value", std::move(value)}});
   }
   return out;
 }

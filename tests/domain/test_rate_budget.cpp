@@ -210,6 +210,17 @@ TEST(rate_limit_headers, ietf_wins_over_x_and_garbage_is_ignored) {
   EXPECT_FALSE(parse_rate_limit_headers(headers{}, now_s).remaining);
 }
 
+// Found by the http_dates fuzz target: a policy window of 0 s is no window; it is ignored (and a
+// quota with a real window after it in the same field still counts).
+TEST(rate_limit_headers, a_policy_window_of_zero_seconds_is_ignored) {
+  auto h = parse_rate_limit_headers({{"RateLimit-Policy", "\"default\";q=10;w=0"}}, now_s);
+  EXPECT_EQ(h.limit, 10);
+  EXPECT_FALSE(h.window_seconds);
+  h = parse_rate_limit_headers({{"RateLimit-Policy", "\"a\";q=10;w=0, \"b\";q=100;w=60"}}, now_s);
+  ASSERT_TRUE(h.window_seconds);
+  EXPECT_GT(*h.window_seconds, 0);
+}
+
 // --- pacing --------------------------------------------------------------------------------------
 
 /// Tries every millisecond from `from` to `to` (both included); returns the grant times. Pacing

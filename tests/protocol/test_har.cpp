@@ -65,6 +65,28 @@ TEST(har, round_trip) {
   EXPECT_EQ(parsed->entries[1].status, 200);
 }
 
+// Found by the har fuzz target: a query value that percent-decodes to bytes that are not UTF-8 (a
+// binary cursor token) made write_har emit invalid JSON, so the recording could not be read back.
+TEST(har, a_binary_query_value_or_header_keeps_the_file_readable) {
+  har_archive archive;
+  har_entry e;
+  e.method = "GET";
+  e.url = "https://api.dsp.example/v1/streams?cursor=%EE%FFab&limit=5";
+  e.response_headers = {{"X-Odd", std::string("caf\xE9", 4)}};
+  archive.entries.push_back(e);
+  const std::string text = write_har(archive);
+  auto parsed = parse_har(text, "binary.har");
+  ASSERT_TRUE(parsed) << parsed.error().message;
+  ASSERT_EQ(parsed->entries.size(), 1u);
+  EXPECT_EQ(parsed->entries[0].url, e.url);  // what replay matches on is exact
+  EXPECT_EQ(parsed->entries[0].response_headers[0].value, "caf\xEF\xBF\xBD");
+  const auto doc = boost::json::parse(text);
+  const auto& query = doc.at_pointer("/log/entries/0/request/queryString").as_array();
+  ASSERT_EQ(query.size(), 2u);
+  EXPECT_EQ(query[0].at("value").as_string(), "%EE%FFab");  // kept encoded
+  EXPECT_EQ(query[1].at("value").as_string(), "5");
+}
+
 TEST(har, writes_required_har_1_2_fields) {
   har_archive archive;
   archive.entries.push_back(sample_entry());
