@@ -63,6 +63,12 @@ class session : public std::enable_shared_from_this<session> {
     process();
   }
 
+  /// Tells a connection beyond the session limit why, then closes it (nothing is read from it).
+  void refuse(const std::string& reason) {
+    log_event(log_level::warn, "console.refused", {{"peer", peer_}, {"reason", reason}});
+    reply(frame_err(reason), true);
+  }
+
   void close() {
     if (closed_) return;
     closed_ = true;
@@ -234,11 +240,17 @@ class listener : public std::enable_shared_from_this<listener> {
       if (ec == net::error::operation_aborted) return;
       if (!ec) {
         auto s = std::make_shared<session>(std::move(socket), self->core_);
+        bool admitted = false;
         {
           std::lock_guard<std::mutex> guard(self->core_->mutex);
-          self->core_->sessions.insert(s);
+          admitted = self->core_->sessions.size() < static_cast<std::size_t>(self->core_->opts.max_sessions);
+          if (admitted) self->core_->sessions.insert(s);
         }
-        s->start();
+        if (admitted)
+          s->start();
+        else
+          s->refuse("too many console sessions (" + std::to_string(self->core_->opts.max_sessions) +
+                    " open); try again later");
       }
       self->run();
     });

@@ -24,6 +24,9 @@ struct console_options {
   int workers = 2;
   /// A session is closed after this many failed `auth` attempts.
   int max_auth_failures = 10;
+  /// Sessions open at once; a connection beyond them is answered `ERR too many console sessions`
+  /// and closed.
+  int max_sessions = 16;
 };
 
 /// The operator console: a telnet-like TCP server (protocol/console_protocol.hpp) on an asio

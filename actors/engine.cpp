@@ -104,6 +104,7 @@ expected<std::unique_ptr<engine>> engine::start(engine_config cfg, engine_option
       co.port = e->config_->console.port;
       co.token = std::move(token);
       co.idle_timeout = e->config_->console.idle_timeout;
+      co.max_sessions = e->config_->console.max_sessions;
       auto c = console_server::start(std::move(co), ctx);
       if (!c) return c.error();
       e->console_ = std::move(*c);

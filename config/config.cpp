@@ -221,7 +221,8 @@ const object_schema endpoint_schema{
      {"webhook", &webhook_schema},
      {"totals", &totals_schema}}};
 const object_schema pipeline_schema{{"validators", "max_pages_in_flight", "max_pages_per_commit"}, {}};
-const object_schema console_schema{{"listen", "port", "token_env", "idle_timeout_s", "pending_sla"}, {}};
+const object_schema console_schema{
+    {"listen", "port", "token_env", "idle_timeout_s", "pending_sla", "max_sessions"}, {}};
 const object_schema supervision_schema{
     {"max_restarts", "window_s", "restart_delay_ms", "restart_delay_cap_ms"}, {}};
 const object_schema http_schema{{"listen", "port"}, {}};
@@ -854,6 +855,7 @@ void read_console(const object_reader& parent, console_config& console) {
   std::chrono::seconds idle{300};
   if (in.duration("idle_timeout_s", 1, idle)) console.idle_timeout = idle;
   in.integer("pending_sla", 0, no_max, console.pending_sla);
+  in.integer("max_sessions", 1, 1024, console.max_sessions);
   std::string listen;
   if (!in.text("listen", listen)) return;
   const auto kind = classify_listen(listen);

@@ -187,6 +187,9 @@ struct console_config {
   std::chrono::milliseconds idle_timeout{300'000};
   /// Records pending reconciliation above which `triage` asks for attention (0: no SLA).
   uint64_t pending_sla = 1000;
+  /// Sessions open at once; one more is told so and closed (a flood of connections must not take
+  /// the file descriptors the pollers need).
+  int max_sessions = 16;
 };
 
 /// How much work may be in flight.

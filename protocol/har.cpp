@@ -183,6 +183,10 @@ class har_reader {
       return false;
     }
     out = v->to_number<double>();
+    if (!std::isfinite(out)) {  // 1e999 parses as infinity, which JSON cannot write back
+      fail(path, "expected a finite number");
+      return false;
+    }
     return true;
   }
 

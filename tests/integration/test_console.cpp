@@ -7,7 +7,10 @@
 
 #include <stdlib.h>
 
+#include <sys/socket.h>
+
 #include <chrono>
+#include <random>
 
 #include "actors/engine.hpp"
 #include "config/config.hpp"
@@ -364,15 +367,113 @@ TEST(console, listening_beyond_loopback_needs_a_token) {
   ::unsetenv("DSPSYNC_CONSOLE_TEST_UNSET");
 }
 
-TEST(console, config_reads_the_idle_timeout_and_the_pending_sla) {
-  auto cfg = parse_config(R"({"console": {"port": 7070, "idle_timeout_s": 60, "pending_sla": 25}})");
+// Hostile clients while the engine ingests: binary garbage, a line of megabytes, a client that
+// sends a byte at a time, one that sends commands and never reads the answers, one that leaves
+// mid-line with a reset, and a flood of connections beyond the session limit. Ingestion must end
+// exactly as an undisturbed run of the same recordings does, and an operator still gets answers.
+TEST(console, hostile_clients_harm_neither_ingestion_nor_other_sessions) {
+  quiet_logs();
+  temp_dir dir;
+  harness_options ho;
+  ho.records = 3000;
+  auto quiet = make_replay_harness(dir.sub("quiet"), ho);
+  for (auto& ep : quiet.cfg.endpoints) ep.rate.requests_per_second = 1000;  // the reference needs no pacing
+  auto reference = start_console_engine(quiet.cfg);
+  ASSERT_TRUE(reference);
+  ASSERT_TRUE(reference->wait_done(120s));
+  std::vector<source_checkpoint> expected;
+  for (const auto& ep : quiet.cfg.endpoints) expected.push_back(checkpoint_of(*reference, ep.name));
+  reference->stop();
+
+  auto h = make_replay_harness(dir.sub("data"), ho);
+  h.cfg.console.max_sessions = 8;
+  auto eng = start_console_engine(h.cfg);
+  ASSERT_TRUE(eng);
+  const auto port = eng->console_port();
+  ASSERT_NE(port, 0);
+
+  std::mt19937 rng(8);
+  std::string garbage(256 * 1024, '\0');
+  for (auto& ch : garbage) ch = static_cast<char>(rng());
+  tcp_client noise(port);
+  ASSERT_TRUE(noise.connected());
+  EXPECT_TRUE(noise.send(garbage));
+
+  tcp_client huge(port);
+  ASSERT_TRUE(huge.connected());
+  const std::string mebibyte(1 << 20, 'h');
+  for (int i = 0; i < 8; ++i) ASSERT_TRUE(huge.send(mebibyte));
+
+  console_client slow(port);
+  for (char ch : std::string("status\n")) ASSERT_TRUE(slow.raw().send(std::string(1, ch)));
+
+  tcp_client deaf(port);  // never reads: its answers back up, and only its session waits
+  std::string commands;
+  for (int i = 0; i < 2000; ++i) commands += "help\n";
+  EXPECT_TRUE(deaf.send(commands));
+
+  {
+    tcp_client leaver(port);
+    leaver.send("endpoi");
+    linger hard{1, 0};  // close with a reset, mid-line
+    ::setsockopt(leaver.fd(), SOL_SOCKET, SO_LINGER, &hard, sizeof hard);
+  }
+
+  // Five sessions are open (noise, huge, slow, deaf, perhaps the leaver's until it is noticed):
+  // a flood of 20 more is refused beyond the limit of 8, each told why.
+  std::vector<std::unique_ptr<console_client>> flood;
+  int refused = 0;
+  for (int i = 0; i < 20; ++i) {
+    flood.push_back(std::make_unique<console_client>(port));
+    ASSERT_TRUE(flood.back()->connected());
+  }
+  for (auto& c : flood) {
+    auto a = c->ask("help", 10s);
+    if (a.status == "ERR too many console sessions (8 open); try again later") ++refused;
+  }
+  EXPECT_GE(refused, 12) << "the session limit let too many in";
+  flood.clear();  // their sessions close; the slots come back
+
+  EXPECT_TRUE(slow.read_answer().ok()) << slow.transcript();
+  EXPECT_TRUE(huge.send("\nhelp\n"));
+  auto h1 = huge.read_line(clock_type::now() + 20s);
+  ASSERT_TRUE(h1);
+  EXPECT_EQ(*h1, "ERR line too long");
+
+  ASSERT_TRUE(eng->wait_done(120s));
+  for (std::size_t i = 0; i < h.cfg.endpoints.size(); ++i) {
+    SCOPED_TRACE(h.cfg.endpoints[i].name);
+    const auto got = checkpoint_of(*eng, h.cfg.endpoints[i].name);
+    EXPECT_TRUE(got.caught_up);
+    EXPECT_EQ(got.cursor, expected[i].cursor);
+    EXPECT_EQ(got.records_in, expected[i].records_in);
+    EXPECT_EQ(got.inserted, expected[i].inserted);
+    EXPECT_EQ(got.duplicates, expected[i].duplicates);
+    EXPECT_EQ(got.restatements, expected[i].restatements);
+    EXPECT_EQ(got.quarantined, expected[i].quarantined);
+  }
+  // An operator still gets through, while the deaf client's answers are still unread.
+  console_client op(port);
+  auto st = op.ask("status", 20s);
+  EXPECT_TRUE(st.ok()) << st.text();
+  eng->stop();
+}
+
+TEST(console, config_reads_the_idle_timeout_the_pending_sla_and_the_session_limit) {
+  auto cfg = parse_config(
+      R"({"console": {"port": 7070, "idle_timeout_s": 60, "pending_sla": 25, "max_sessions": 3}})");
   ASSERT_TRUE(cfg) << cfg.error().message;
   EXPECT_EQ(cfg->console.idle_timeout, std::chrono::milliseconds(60'000));
   EXPECT_EQ(cfg->console.pending_sla, 25u);
+  EXPECT_EQ(cfg->console.max_sessions, 3);
+  auto none = parse_config(R"({"console": {"max_sessions": 0}})");
+  ASSERT_FALSE(none);
+  EXPECT_TRUE(contains(none.error().message, "console.max_sessions")) << none.error().message;
   auto defaults = parse_config(R"({})");
   ASSERT_TRUE(defaults) << defaults.error().message;
   EXPECT_EQ(defaults->console.idle_timeout, std::chrono::milliseconds(300'000));
   EXPECT_EQ(defaults->console.pending_sla, 1000u);
+  EXPECT_EQ(defaults->console.max_sessions, 16);
   auto bad = parse_config(R"({"console": {"idle_timeout_s": 0}})");
   ASSERT_FALSE(bad);
   EXPECT_TRUE(contains(bad.error().message, "console.idle_timeout_s")) << bad.error().message;

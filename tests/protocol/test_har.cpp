@@ -162,6 +162,19 @@ TEST(har, error_names_the_field) {
   EXPECT_EQ(parsed.error().message, "b.har: log.entries[0].response.content.text: invalid base64");
 }
 
+// Found by the har fuzz target: a time of 1e3333 read as infinity, which write_har then wrote as
+// `Infinity`, not JSON. It is refused on reading, naming the field.
+TEST(har, a_time_beyond_double_range_is_refused_naming_the_field) {
+  auto parsed = parse_har(
+      R"({"log":{"entries":[{"request":{"method":"GET","url":"https://x.example/a"},"response":{"status":200},)"
+      R"("startedDateTime":"2026-01-01T00:00:00Z","time":1.5e3333}]}})",
+      "huge.har");
+  ASSERT_FALSE(parsed);
+  EXPECT_NE(parsed.error().message.find("huge.har"), std::string::npos) << parsed.error().message;
+  EXPECT_NE(parsed.error().message.find("time"), std::string::npos) << parsed.error().message;
+  EXPECT_NE(parsed.error().message.find("finite"), std::string::npos) << parsed.error().message;
+}
+
 TEST(har, invalid_json) {
   auto parsed = parse_har(R"({"log":{"entries":[)", "cut.har");
   ASSERT_FALSE(parsed);

@@ -52,6 +52,7 @@ class tcp_client {
   tcp_client& operator=(const tcp_client&) = delete;
 
   bool connected() const { return connected_; }
+  int fd() const { return fd_; }
 
   bool send(const std::string& bytes) {
     std::size_t done = 0;
