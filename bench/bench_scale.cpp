@@ -1,0 +1,254 @@
+// Scale benchmark (issue #7, "Scale"): what one process costs per configured endpoint, and how long
+// the engine takes from start to its first request on a large ledger. Prints its figures.
+//
+//   bench_scale [--endpoints N] [--ledger-records N] [--keep DIR]
+//
+// 1. Idle endpoints: N endpoints (default 10,000), each with a one-page recording on one replay
+//    server on 127.0.0.1 and an hourly schedule, in one in-process engine. After every endpoint has
+//    polled once and committed (they are then idle until the next hour), the resident set's growth
+//    over the process before the engine started, divided by N. Baseline in the same run: the same
+//    engine with 1 endpoint.
+// 2. Start-up on a large ledger: a ledger of N records (default 5,000,000; mapped and committed
+//    in-process from a generated recording, durable, 64 pages per transaction), then the time from
+//    engine::start() to the first request the replay server receives, against the same figure on
+//    an empty ledger measured in the same run.
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "actors/engine.hpp"
+#include "protocol/log.hpp"
+#include "protocol/page_mapper.hpp"
+#include "protocol/pagination.hpp"
+#include "protocol/recording.hpp"
+#include "protocol/replay_server.hpp"
+#include "storage/ledger_store.hpp"
+
+namespace {
+
+using namespace dspsync;
+using namespace std::chrono_literals;
+using steady = std::chrono::steady_clock;
+
+double seconds_since(steady::time_point t0) {
+  return std::chrono::duration<double>(steady::now() - t0).count();
+}
+
+/// A field of /proc/self/status in KiB: VmRSS (resident), RssAnon (heap, stacks: what the process
+/// owns) or RssFile (file pages mapped and touched: here LMDB's map, which the kernel can drop).
+long status_kib(const char* field) {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  const std::string key = std::string(field) + ":";
+  while (std::getline(in, line))
+    if (line.rfind(key, 0) == 0) return std::stol(line.substr(key.size()));
+  return -1;
+}
+
+struct rss {
+  long total, anon, file;
+};
+rss rss_now() { return {status_kib("VmRSS"), status_kib("RssAnon"), status_kib("RssFile")}; }
+
+/// A one-page recording copied for `n` endpoints (paths /v1/idle-0 ... /v1/idle-(n-1)).
+std::vector<recording> idle_recordings(std::size_t n) {
+  recording_options ro;
+  ro.style = pagination_style::cursor;
+  ro.records = 5;
+  ro.page_size = 10;
+  ro.malformed_rate = 0;
+  ro.endpoint_name = "idle";
+  ro.dsp = "idledsp";
+  ro.path = "/v1/idle";
+  const auto base = generate_recording(ro);
+  std::vector<recording> out;
+  out.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    recording r = base;
+    const std::string path = "/v1/idle-" + std::to_string(i);
+    r.endpoint.name = "idle-" + std::to_string(i);
+    r.endpoint.path = path;
+    r.endpoint.schedule.interval = std::chrono::hours(1);
+    for (auto& e : r.har.entries) {
+      const auto at = e.url.find("/v1/idle");
+      e.url = e.url.substr(0, at) + path + e.url.substr(at + 8);
+    }
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+/// Starts an engine on `n` idle endpoints; returns the RSS growth per endpoint in KiB.
+double idle_cost(std::size_t n, const std::string& dir) {
+  auto recs = idle_recordings(n);
+  std::vector<har_archive> hars;
+  for (const auto& r : recs) hars.push_back(r.har);
+  const std::size_t requests = recs.front().har.entries.size() * n;
+  auto server = replay_server::start(std::move(hars));
+  if (!server) throw std::runtime_error(server.error().message);
+  engine_config cfg;
+  cfg.data_dir = dir;
+  for (auto& r : recs) {
+    r.endpoint.base_url = (*server)->origin();
+    cfg.endpoints.push_back(std::move(r.endpoint));
+  }
+  recs.clear();
+  recs.shrink_to_fit();
+  const rss before = rss_now();
+  const auto t0 = steady::now();
+  auto eng = engine::start(cfg);
+  if (!eng) throw std::runtime_error(eng.error().message);
+  if (!(*server)->wait_for_requests(requests, 600s))
+    throw std::runtime_error("the endpoints did not all poll");
+  // Wait (with a deadline) until every endpoint's page is committed: then all are idle.
+  const auto deadline = steady::now() + 600s;
+  std::size_t done = 0;
+  while (steady::now() < deadline) {
+    done = 0;
+    for (const auto& ep : cfg.endpoints) {
+      auto cp = (*eng)->store()->checkpoint(ep.name);
+      if (cp && *cp && (*cp)->caught_up) ++done;
+    }
+    if (done == n) break;
+    std::this_thread::sleep_for(50ms);
+  }
+  const double took = seconds_since(t0);
+  const rss after = rss_now();
+  (*eng)->stop();
+  const double per = static_cast<double>(n);
+  std::printf(
+      "  %6zu endpoints: all polled and committed in %.2f s (%zu caught up); growth per endpoint: RSS %.2f "
+      "KiB "
+      "= anonymous %.2f + LMDB file pages %.2f\n",
+      n, took, done, (after.total - before.total) / per, (after.anon - before.anon) / per,
+      (after.file - before.file) / per);
+  return static_cast<double>(after.total - before.total) / per;
+}
+
+/// Fills a durable ledger with `n` records through the page mapper and the store.
+uint64_t fill_ledger(const std::string& dir, std::size_t n) {
+  const auto t0 = steady::now();
+  recording_options ro;
+  ro.style = pagination_style::cursor;
+  ro.records = n;
+  ro.page_size = 1000;
+  ro.seed = 5;
+  ro.endpoint_name = "bulk";
+  ro.dsp = "bulkdsp";
+  ro.path = "/v1/bulk";
+  const auto rec = generate_recording(ro);
+  ledger_options lo;
+  lo.dir = dir;
+  auto store = ledger_store::open(lo);
+  if (!store) throw std::runtime_error(store.error().message);
+  page_mapper mapper(rec.endpoint, territory_options{});
+  std::vector<ingest_batch> batches;
+  std::string cursor = initial_cursor(rec.endpoint);
+  uint64_t stored = 0;
+  auto flush = [&] {
+    std::vector<const ingest_batch*> ptrs;
+    for (const auto& b : batches) ptrs.push_back(&b);
+    auto out = (*store)->commit(ptrs);
+    if (!out) throw std::runtime_error(out.error().message);
+    for (const auto& o : *out) stored += o.records_in;
+    batches.clear();
+  };
+  for (const auto& e : rec.har.entries) {
+    ingest_batch b;
+    b.source = rec.endpoint.name;
+    b.request = "GET " + e.url;
+    b.body = e.response_body;
+    b.cursor_before = cursor;
+    mapper.map(b);
+    cursor = b.cursor_after;
+    batches.push_back(std::move(b));
+    if (batches.size() == 64) flush();
+  }
+  if (!batches.empty()) flush();
+  std::printf("  ledger of %lu records written in %.1f s\n", static_cast<unsigned long>(stored),
+              seconds_since(t0));
+  return stored;
+}
+
+/// Seconds from engine::start() to the first request the DSP receives.
+double startup_to_first_poll(const std::string& dir) {
+  recording_options ro;
+  ro.style = pagination_style::cursor;
+  ro.records = 100;
+  ro.page_size = 100;
+  ro.endpoint_name = "probe";
+  ro.dsp = "probedsp";
+  ro.path = "/v1/probe";
+  auto rec = generate_recording(ro);
+  auto server = replay_server::start({rec.har});
+  if (!server) throw std::runtime_error(server.error().message);
+  engine_config cfg;
+  cfg.data_dir = dir;
+  rec.endpoint.base_url = (*server)->origin();
+  cfg.endpoints.push_back(rec.endpoint);
+  const auto t0 = steady::now();
+  auto eng = engine::start(cfg);
+  if (!eng) throw std::runtime_error(eng.error().message);
+  if (!(*server)->wait_for_requests(1, 60s)) throw std::runtime_error("no first request within 60 s");
+  const double took = seconds_since(t0);
+  (*eng)->stop();
+  return took;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::size_t endpoints = 10'000, ledger_records = 5'000'000;
+  std::string keep;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
+    if (a == "--endpoints")
+      endpoints = std::stoull(next());
+    else if (a == "--ledger-records")
+      ledger_records = std::stoull(next());
+    else if (a == "--keep")
+      keep = next();
+    else {
+      std::cerr << "usage: bench_scale [--endpoints N] [--ledger-records N] [--keep DIR]\n";
+      return 2;
+    }
+  }
+  log_settings quiet;
+  quiet.quiet = true;
+  configure_log(quiet);
+  char tmpl[] = "/tmp/dspsync-scale-XXXXXX";
+  const std::string dir = keep.empty() ? ::mkdtemp(tmpl) : keep;
+  std::filesystem::create_directories(dir);
+  std::printf("machine: %u cores; durable LMDB; in-process engine\n", std::thread::hardware_concurrency());
+  try {
+    if (endpoints > 0) {
+      std::printf("idle endpoints (hourly schedule, one page each):\n");
+      // The first engine's growth is the fixed cost (CAF's threads, the network thread, the console
+      // and HTTP servers): the baseline that the per-endpoint figure of the second is read against.
+      idle_cost(1, dir + "/idle-1");
+      idle_cost(endpoints, dir + "/idle-n");
+      std::printf("  target: <= 16 KiB per endpoint\n");
+    }
+    if (ledger_records > 0) {
+      std::printf("start-up to first poll:\n");
+      const double empty = startup_to_first_poll(dir + "/empty");
+      std::printf("  empty ledger: %.3f s\n", empty);
+      const uint64_t stored = fill_ledger(dir + "/big", ledger_records);
+      const double big = startup_to_first_poll(dir + "/big");
+      std::printf("  ledger of %lu records: %.3f s (target < 1 s); %.2fx the empty ledger's\n",
+                  static_cast<unsigned long>(stored), big, big / empty);
+    }
+  } catch (const std::exception& e) {
+    std::cerr << "bench_scale: " << e.what() << "\n";
+    return 1;
+  }
+  if (keep.empty()) std::filesystem::remove_all(dir);
+  return 0;
+}
