@@ -84,8 +84,30 @@ using release_atom = caf::atom_constant<caf::atom("release")>;
 using audit_atom = caf::atom_constant<caf::atom("audit")>;
 using ledger_atom = caf::atom_constant<caf::atom("ledger")>;
 
+/// CAF's error category for dspsync's own codes (`ec`): an error that crosses actors keeps its code,
+/// so that a receiver can tell a full ledger from any other failure.
+constexpr caf::atom_value error_category = caf::atom("dspsync");
+
+/// A dspsync failure as a CAF error: its code, category `dspsync`, and its message as the context.
+inline caf::error to_caf_error(const failure& f) {
+  return caf::error(static_cast<uint8_t>(f.code), error_category, caf::make_message(f.message));
+}
+
+/// The dspsync code a CAF error carries; `ec::none` for CAF's own errors.
+inline ec code_of(const caf::error& e) {
+  return e.category() == error_category ? static_cast<ec>(e.code()) : ec::none;
+}
+
+/// The message of a CAF error that carries one (its context is a single string), else CAF's text.
+inline std::string message_of(const caf::error& e) {
+  const auto& ctx = e.context();
+  if (ctx.match_elements<std::string>()) return ctx.get_as<std::string>(0);
+  return caf::to_string(e);
+}
+
 /// The only LMDB writer: folds queued batches into one write transaction (group commit) and
-/// answers each with its outcome once the transaction is durable.
+/// answers each with its outcome once the transaction is durable, or with the failure as a
+/// `to_caf_error` (a full map is `ec::storage_full`).
 /// `attempt_atom` appends to the retry ledger; `cursor_atom` (source, cursor, actor) is an
 /// operator's cursor change, audited with the old and new values.
 /// Operator console: `release_atom` (quarantine key in hex, the record as re-validated, actor)

@@ -22,6 +22,10 @@ struct ledger_state {
   /// A flush message is already in the mailbox: everything queued before it rides along.
   bool flush_scheduled = false;
   bool stopping = false;
+  /// The ledger is full (a write failed with `ec::storage_full`) and the alert was raised; a page
+  /// commit that succeeds clears it, so each time the map fills up raises one alert, not one per
+  /// failed write.
+  bool full = false;
 };
 
 /// The ledger behaviour. Commit requests queue up; a `flush` sent to itself commits everything that

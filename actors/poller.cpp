@@ -1,7 +1,10 @@
 #include "actors/poller.hpp"
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <optional>
 
 #include "domain/backoff.hpp"
 #include "domain/idempotency.hpp"
@@ -44,6 +47,26 @@ void set_state(self_ptr self, std::string state, std::string reason = {}) {
   self->state.status.state = std::move(state);
   self->state.status.reason = std::move(reason);
   report(self);
+}
+
+/// Moves the endpoint's "no request before" to `until_ns`, never back: a shorter wait decided
+/// later (a jitter after a Retry-After, say) must not cut a longer one short.
+void hold_until(std::atomic<int64_t>& not_before_ns, int64_t until_ns) {
+  auto cur = not_before_ns.load();
+  while (cur < until_ns && !not_before_ns.compare_exchange_weak(cur, until_ns)) {
+    // cur now holds the value another writer stored: try again unless it is already later
+  }
+}
+
+/// The wait a failed response's Retry-After asks for, capped at the endpoint's ceiling; nullopt for a
+/// success, a response without one, or a status that is not retried.
+std::optional<nanoseconds> dsp_asked_wait(const http_response& res, const backoff_config& b) {
+  if (res.error || classify_status(res.status) != exchange_class::transient) return std::nullopt;
+  auto h = res.header("Retry-After");
+  if (h.empty()) return std::nullopt;
+  auto wait = parse_retry_after(h, wall_ms() / 1000);
+  if (!wait) return std::nullopt;
+  return duration_cast<nanoseconds>(std::min<seconds>(*wait, b.retry_after_ceiling));
 }
 
 /// Arms the fetch timer; a newer timer supersedes an older one.
@@ -108,7 +131,7 @@ void retry_later(self_ptr self, attempt_record a, const std::string& reason,
       a.delay_ms = duration_cast<milliseconds>(delay).count();
       st.status.backoff.observe(duration<double>(delay).count());  // console/metrics histogram
       record_attempt(self, std::move(a));
-      self->state.not_before_ns = now_ns(self) + duration_cast<nanoseconds>(delay).count();
+      hold_until(*self->state.setup.not_before_ns, now_ns(self) + duration_cast<nanoseconds>(delay).count());
       set_state(self, "degraded",
                 "the DSP asks to wait " + std::to_string(retry_after->count()) + " s, above the ceiling of " +
                     std::to_string(b.retry_after_ceiling.count()) + " s; trying again after the ceiling");
@@ -130,7 +153,7 @@ void retry_later(self_ptr self, attempt_record a, const std::string& reason,
              {"delay_source", a.delay_source}});
   auto source = a.delay_source;
   record_attempt(self, std::move(a));
-  st.not_before_ns = now_ns(self) + duration_cast<nanoseconds>(delay).count();
+  hold_until(*st.setup.not_before_ns, now_ns(self) + duration_cast<nanoseconds>(delay).count());
   set_state(self, "backing_off",
             reason + " (attempt " + std::to_string(st.attempt) + ", next in " +
                 std::to_string(duration_cast<milliseconds>(delay).count()) + " ms, " + source + ")");
@@ -169,7 +192,7 @@ void on_committed(self_ptr self, const batch_ptr& batch, const batch_outcome& ou
   t.pending += out.pending;
   t.updated_at_ms = wall_ms();
   st.status.recent.add({out.records_in, out.quarantined, out.duplicates});  // console triage
-  if (st.stopping) return maybe_finish_stop(self);
+  if (st.stopping || st.ledger_full) return maybe_finish_stop(self);
   if (st.end_reached && st.uncommitted == 0 && !st.fetching) {
     set_state(self, "caught_up");
     // Poll again on schedule from the committed cursor.
@@ -180,14 +203,19 @@ void on_committed(self_ptr self, const batch_ptr& batch, const batch_outcome& ou
   fetch(self);
 }
 
+void stop_for_full_ledger(self_ptr self, const std::string& reason);
+
 void commit(self_ptr self, const batch_ptr& batch) {
   auto& st = self->state;
   self->request(st.setup.ledger, caf::infinite, commit_atom::value, batch)
       .then([=](const batch_outcome& out) { on_committed(self, batch, out); },
             [=](const caf::error& err) {
+              auto reason = message_of(err);
               log_event(log_level::error, "ledger.commit_failed",
-                        {{"endpoint", self->state.setup.endpoint.name}, {"reason", caf::to_string(err)}});
-              self->quit(err);
+                        {{"endpoint", self->state.setup.endpoint.name}, {"reason", reason}});
+              if (code_of(err) == ec::storage_full) return stop_for_full_ledger(self, reason);
+              // Anything else may pass: the supervisor restarts the poller from the committed cursor.
+              self->quit(caf::make_error(caf::sec::runtime_error, reason));
             });
 }
 
@@ -203,6 +231,25 @@ void reset_pipeline(self_ptr self, const std::string& cursor) {
   st.end_reached = false;
   st.blocked = false;
   if (st.fetching) st.discard_response = true;  // its cursor came from the dropped pages
+}
+
+/// The ledger is full: nothing this endpoint fetches can be stored until an operator grows the map
+/// and restarts the engine, so it stops fetching and says why (`failed`), instead of dying and being
+/// restarted only to fetch pages again that fail again. The cursor stays at the last commit; pages
+/// still in flight fail the same way (or are dropped when their validation comes back).
+void stop_for_full_ledger(self_ptr self, const std::string& reason) {
+  auto& st = self->state;
+  --st.uncommitted;
+  if (!st.ledger_full) {
+    st.ledger_full = true;
+    st.parked = true;
+    ++st.timer_generation;  // no armed timer fetches again
+    reset_pipeline(self, st.committed_cursor);
+    auto why = "the ledger is full, ingestion stopped: " + reason;
+    log_event(log_level::error, "endpoint.failed", {{"endpoint", st.setup.endpoint.name}, {"reason", why}});
+    set_state(self, "failed", why);
+  }
+  maybe_finish_stop(self);
 }
 
 /// A page that failed as a whole (corrupt, or the previous page served again): keep the cursor,
@@ -365,6 +412,7 @@ void on_response(self_ptr self, const response_ptr& res) {
   batch->body = std::move(res->body);
   batch->fetched_at_ms = st.fetch_started_ms;
   batch->cursor_before = st.fetch_cursor;
+  batch->after_uncommitted = st.fetch_cursor != st.committed_cursor;
   ++st.uncommitted;
   // Read ahead: a structural scan finds the next cursor, so the next request goes out while the
   // validators map this page (pages still commit strictly in order, see `drain`).
@@ -414,7 +462,7 @@ void fetch(self_ptr self) {
   if (st.fetching || st.blocked || st.stopping || st.end_reached || st.parked || st.setup.paused) return;
   if (st.uncommitted >= st.setup.max_pages_in_flight) return;  // backpressure: wait for a commit
   const auto& ep = st.setup.endpoint;
-  if (auto early = st.not_before_ns - now_ns(self); early > 0) {
+  if (auto early = st.setup.not_before_ns->load() - now_ns(self); early > 0) {
     schedule_fetch(self, nanoseconds(early));  // still backing off (or waiting for Retry-After)
     return;
   }
@@ -463,7 +511,15 @@ void fetch(self_ptr self) {
   if (!st.auth_value.empty()) req.headers.emplace_back(ep.auth.header, st.auth_value);
   if (st.status.state != "fetching") set_state(self, "fetching");
   auto hdl = caf::actor_cast<poller_actor>(self);
-  st.setup.transport->fetch(std::move(req), [hdl](http_response r) {
+  // The DSP's Retry-After binds the endpoint as soon as it arrives, whoever reads the response: by
+  // then this poller may have dropped the exchange (a page before it failed) or died and been
+  // restarted (a commit failed), and its successor must wait all the same.
+  auto not_before = st.setup.not_before_ns;
+  const caf::actor_clock* clock = &self->clock();
+  st.setup.transport->fetch(std::move(req), [hdl, not_before, clock, backoff = ep.backoff](http_response r) {
+    if (auto wait = dsp_asked_wait(r, backoff))
+      hold_until(*not_before,
+                 duration_cast<nanoseconds>(clock->now().time_since_epoch()).count() + wait->count());
     caf::anon_send(hdl, response_atom::value, std::make_shared<http_response>(std::move(r)));
   });
 }
@@ -507,6 +563,7 @@ bool load_checkpoint(self_ptr self) {
 poller_actor::behavior_type poller(poller_actor::stateful_pointer<poller_state> self, poller_setup setup) {
   auto& st = self->state;
   st.setup = std::move(setup);
+  if (!st.setup.not_before_ns) st.setup.not_before_ns = std::make_shared<std::atomic<int64_t>>(0);
   st.wall_at_start_ms = wall_ms();
   st.clock_at_start_ns = now_ns(self);
   const auto& ep = st.setup.endpoint;
@@ -575,6 +632,7 @@ poller_actor::behavior_type poller(poller_actor::stateful_pointer<poller_state> 
           return;
         }
         s.parked = false;
+        s.ledger_full = false;  // an operator's resume tries the ledger again
         s.end_reached = false;
         s.attempt = 0;
         s.corrupt_pages = 0;

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <atomic>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
@@ -23,6 +25,11 @@ struct poller_setup {
   supervisor_actor supervisor;
   /// The endpoint's rate budget: its own, or its group's (shared with other endpoints).
   std::shared_ptr<shared_budget> budget;
+  /// No request before this (actor clock, ns): a backoff or Retry-After wait that other events,
+  /// such as a commit acknowledgement, must not cut short. The supervisor keeps it across
+  /// restarts, so a poller that dies while the DSP asked it to wait (a page that failed to commit,
+  /// say) does not come back and ask at once. Made by the poller when not given.
+  std::shared_ptr<std::atomic<int64_t>> not_before_ns;
   /// Pages fetched but not yet committed (backpressure bound).
   int max_pages_in_flight = 4;
   /// Stop at the end of the data instead of polling again after `schedule.interval`.
@@ -61,15 +68,14 @@ struct poller_state {
   bool end_reached = false;
   bool stopping = false;
   bool parked = false;
+  /// A commit failed because the ledger is full: the endpoint stopped fetching (state `failed`).
+  bool ledger_full = false;
   /// Pages fetched and not yet committed (validating, waiting for order, or at the ledger).
   int uncommitted = 0;
   /// Attempts at the current page so far (transport, status or corrupt body); 0 before the first.
   int attempt = 0;
   int corrupt_pages = 0;
   uint64_t timer_generation = 0;
-  /// No request before this (actor clock, ns): a backoff or Retry-After wait that other events,
-  /// such as a commit acknowledgement, must not cut short.
-  int64_t not_before_ns = 0;
   std::size_t next_validator = 0;
   uint64_t rng = 0;
   uint64_t exchange_no = 0;

@@ -67,6 +67,9 @@ void start_poller(self_ptr self, const endpoint_config& ep) {
     budget = std::make_shared<shared_budget>(ep.rate.requests_per_second, ep.rate.burst, now);
   }
   ps.budget = budget;
+  auto& not_before = st.not_before[ep.name];
+  if (!not_before) not_before = std::make_shared<std::atomic<int64_t>>(0);
+  ps.not_before_ns = not_before;
   ps.restarts = st.restarts[ep.name];
   ps.seed = st.setup.seed + ps.restarts;
   auto p = self->spawn(poller, std::move(ps));
@@ -108,8 +111,10 @@ void on_down(self_ptr self, const caf::down_msg& dm) {
   }
   auto reason = caf::to_string(dm.reason);
   log_event(log_level::error, "poller.died", {{"endpoint", name}, {"reason", reason}});
-  // Restart intensity: at most max_restarts within the window, as in Erlang/OTP.
-  auto now = std::chrono::steady_clock::now();
+  // Restart intensity: at most max_restarts within the window, as in Erlang/OTP. Counted on the
+  // actor clock (steady in production, virtual on the test coordinator), so that a simulated run
+  // decides when an endpoint fails from its seed alone and replays identically.
+  auto now = self->clock().now();
   auto& times = st.restart_times[name];
   while (!times.empty() && now - times.front() > st.setup.restart_window) times.pop_front();
   if (static_cast<int>(times.size()) >= st.setup.max_restarts) {

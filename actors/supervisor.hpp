@@ -1,6 +1,8 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <map>
@@ -47,12 +49,16 @@ struct supervisor_state {
   std::map<std::string, poller_actor> pollers;
   std::map<caf::actor_addr, std::string> endpoint_of;
   std::map<std::string, endpoint_status> status;
-  std::map<std::string, std::deque<std::chrono::steady_clock::time_point>> restart_times;
+  /// Recent restarts by endpoint, on the actor clock.
+  std::map<std::string, std::deque<caf::actor_clock::time_point>> restart_times;
   std::map<std::string, uint64_t> restarts;
   std::vector<caf::typed_response_promise<bool>> waiting;
   /// Rate budgets by group ("group:NAME") or endpoint ("endpoint:NAME"); shared by restarts, so a
   /// crash-looping poller cannot reset its own budget.
   std::map<std::string, std::shared_ptr<shared_budget>> budgets;
+  /// Each endpoint's backoff / Retry-After deadline (see `poller_setup::not_before_ns`); kept across
+  /// restarts like the budgets.
+  std::map<std::string, std::shared_ptr<std::atomic<int64_t>>> not_before;
   /// Endpoints an operator paused (they stay paused across restarts).
   std::set<std::string> paused;
   /// Endpoints an operator restarted: their next down message is not a failure.

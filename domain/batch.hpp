@@ -56,6 +56,11 @@ struct ingest_batch {
   std::string cursor_before;
   /// The cursor to store with this page.
   std::string cursor_after;
+  /// The page was read ahead: fetched at a cursor that an earlier page, not committed yet, leads
+  /// to. The ledger stores it only on top of that cursor, so for a source with no checkpoint yet
+  /// it refuses it (that earlier page, the source's first, failed to commit; storing this one
+  /// instead would skip the first page's records).
+  bool after_uncommitted = false;
   /// True when the endpoint reached the end of its data with this page.
   bool caught_up = false;
   /// The poller read the next cursor ahead by a structural scan (`peek_next_page`); the

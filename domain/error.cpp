@@ -46,6 +46,8 @@ const char* to_string(ec code) {
       return "bad_argument";
     case ec::bad_signature:
       return "bad_signature";
+    case ec::storage_full:
+      return "storage_full";
   }
   return "unknown";
 }

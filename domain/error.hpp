@@ -51,10 +51,13 @@ enum class ec : uint8_t {
   /// A webhook delivery is not authentic: its signature or timestamp header is missing or malformed,
   /// or the signature does not match its body.
   bad_signature,
+  /// The ledger's LMDB map is full (`MDB_MAP_FULL`): nothing more is stored until `map_size_mib`
+  /// grows and the engine restarts.
+  storage_full,
 };
 
 /// The last code (quarantine entries store codes by name and are decoded by walking all of them).
-inline constexpr ec last_ec = ec::bad_signature;
+inline constexpr ec last_ec = ec::storage_full;
 
 /// The short, stable name of an error code, e.g. `bad_isrc`.
 const char* to_string(ec code);

@@ -187,7 +187,7 @@ expected<std::string> ledger_store::release_quarantined(const record_key& quaran
     s.next_record = next_record;
     answer = "released " + to_hex(quarantine_key) + ": " + outcome;
   } catch (const lmdb::error& e) {
-    return failure{ec::storage_failure, std::string("releasing from quarantine: ") + e.what()};
+    return ledger_detail::write_failure(e, "releasing from quarantine");
   }
   return answer;
 }

@@ -135,6 +135,15 @@ inline std::string_view key_bytes(const record_key& k) {
   return {reinterpret_cast<const char*>(k.data()), k.size()};
 }
 
+/// A failed write as the storage interface reports it: `what` and LMDB's message; a full map is
+/// `ec::storage_full` and says how to fix it.
+inline failure write_failure(const lmdb::error& e, const std::string& what) {
+  if (e.code() == MDB_MAP_FULL)
+    return failure{ec::storage_full,
+                   what + ": " + e.what() + " (grow map_size_mib in the config and restart)"};
+  return failure{ec::storage_failure, what + ": " + e.what()};
+}
+
 inline uint64_t last_seq(const lmdb::txn& t, MDB_dbi dbi) {
   lmdb::cursor c(t, dbi);
   std::string_view k, v;

@@ -190,8 +190,7 @@ expected<reconcile_summary> ledger_store::reconcile(const decide_fn& decide, uin
       for (const auto& [reason, n] : chunk.pending_by_reason) total.pending_by_reason[reason] += n;
     }
   } catch (const lmdb::error& e) {
-    std::string hint = e.code() == MDB_MAP_FULL ? " (grow map_size_mib in the config and restart)" : "";
-    return failure{ec::storage_failure, "reconciling in \"" + dir_ + "\": " + e.what() + hint};
+    return write_failure(e, "reconciling in \"" + dir_ + "\"");
   }
   return total;
 }
@@ -453,8 +452,7 @@ expected<settle_summary> ledger_store::settle(std::string_view period_text, cons
     s.append_audit_entry(t, "period.settled", "settlement", "period:" + period, details);
     t.commit();
   } catch (const lmdb::error& e) {
-    std::string hint = e.code() == MDB_MAP_FULL ? " (grow map_size_mib in the config and restart)" : "";
-    return failure{ec::storage_failure, "settling " + period + " in \"" + dir_ + "\": " + e.what() + hint};
+    return write_failure(e, "settling " + period + " in \"" + dir_ + "\"");
   }
   return out;
 }

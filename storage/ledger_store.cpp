@@ -93,6 +93,10 @@ expected<std::unique_ptr<ledger_store>> ledger_store::open(const ledger_options&
   return expected<std::unique_ptr<ledger_store>>(std::move(store));
 }
 
+void ledger_store::set_commit_fault(std::function<int()> fault) {
+  impl_->env.set_commit_fault(std::move(fault));
+}
+
 expected<std::vector<batch_outcome>> ledger_store::commit(const std::vector<const ingest_batch*>& batches) {
   auto& s = *impl_;
   std::vector<batch_outcome> outcomes;
@@ -118,6 +122,11 @@ expected<std::vector<batch_outcome>> ledger_store::commit(const std::vector<cons
           outcomes.push_back(std::move(out));
           continue;
         }
+      } else if (b->after_uncommitted) {
+        out.refused = "cursor fence: page fetched at \"" + b->cursor_before +
+                      "\" follows a page that was not committed (the source has no checkpoint yet)";
+        outcomes.push_back(std::move(out));
+        continue;
       }
       if (!b->replay_key.empty() && s.webhooks_open) {
         if (auto first = s.replayed_page(t, *b)) {
@@ -238,8 +247,7 @@ expected<std::vector<batch_outcome>> ledger_store::commit(const std::vector<cons
     s.next_page = next_page;
     s.next_record = next_record;
   } catch (const lmdb::error& e) {
-    std::string hint = e.code() == MDB_MAP_FULL ? " (grow map_size_mib in the config and restart)" : "";
-    return failure{ec::storage_failure, "ledger commit in \"" + dir_ + "\": " + e.what() + hint};
+    return write_failure(e, "ledger commit in \"" + dir_ + "\"");
   }
   return outcomes;
 }
@@ -316,7 +324,7 @@ status ledger_store::set_cursor(std::string_view source, std::string_view cursor
     s.append_audit_entry(t, "cursor.set", actor, source, details);
     t.commit();
   } catch (const lmdb::error& e) {
-    return failure{ec::storage_failure, std::string("setting cursor: ") + e.what()};
+    return write_failure(e, "setting cursor");
   }
   return ok;
 }
@@ -406,7 +414,7 @@ status ledger_store::append_attempts(const std::vector<attempt_record>& attempts
     t.commit();
     s.next_attempt = seq;
   } catch (const lmdb::error& e) {
-    return failure{ec::storage_failure, std::string("writing retry ledger: ") + e.what()};
+    return write_failure(e, "writing retry ledger");
   }
   return ok;
 }
@@ -448,7 +456,7 @@ status ledger_store::audit(std::string_view kind, std::string_view actor, std::s
     s.append_audit_entry(t, kind, actor, subject, details);
     t.commit();
   } catch (const lmdb::error& e) {
-    return failure{ec::storage_failure, std::string("writing audit entry: ") + e.what()};
+    return write_failure(e, "writing audit entry");
   }
   return ok;
 }

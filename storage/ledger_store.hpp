@@ -166,8 +166,9 @@ class ledger_store {
   ~ledger_store();
 
   /// Commits batches in ONE write transaction, in order: each batch's records, quarantine, raw
-  /// page, checkpoint and audit entry. A batch whose `cursor_before` is not the stored cursor is
-  /// refused (outcome.refused) and leaves no trace. On failure nothing of any batch is stored.
+  /// page, checkpoint and audit entry. A batch whose `cursor_before` is not the stored cursor (or
+  /// that is `after_uncommitted` while its source has no checkpoint) is refused (outcome.refused)
+  /// and leaves no trace. On failure nothing of any batch is stored.
   expected<std::vector<batch_outcome>> commit(const std::vector<const ingest_batch*>& batches);
 
   /// The committed checkpoint of a source, if it has one.
@@ -207,6 +208,14 @@ class ledger_store {
   expected<ledger_stats> stats() const;
 
   const std::string& dir() const { return dir_; }
+
+  /// Test hook: `fault` is asked before every write transaction of this ledger commits and answers
+  /// 0 to let it commit or an LMDB / errno code (MDB_MAP_FULL, MDB_TXN_FULL, EIO) to fail it the way
+  /// LMDB fails a commit: aborted, nothing of it stored, the write reporting that code (a full map
+  /// as `ec::storage_full`). Deterministic simulations inject ledger write failures with it; an
+  /// empty function removes it. Set it while nothing writes (from the thread that drives the
+  /// actors); production never sets one and pays a null check per commit.
+  void set_commit_fault(std::function<int()> fault);
 
  private:
   struct impl;

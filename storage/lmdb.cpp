@@ -25,8 +25,17 @@ env& env::operator=(env&& o) noexcept {
   if (this != &o) {
     if (handle_ != nullptr) mdb_env_close(handle_);
     handle_ = std::exchange(o.handle_, nullptr);
+    fault_ = std::move(o.fault_);
   }
   return *this;
+}
+
+void env::set_commit_fault(commit_fault fault) {
+  if (!fault) {
+    fault_.reset();
+    return;
+  }
+  fault_ = std::make_unique<commit_fault>(std::move(fault));
 }
 
 env::~env() {
@@ -37,6 +46,7 @@ txn txn::begin(const env& e, bool read_only) {
   txn t;
   t.cursors_ = std::make_unique<open_cursors>();
   check(mdb_txn_begin(e.get(), nullptr, read_only ? MDB_RDONLY : 0, &t.handle_), "mdb_txn_begin");
+  if (!read_only) t.fault_ = e.fault_.get();
   return t;
 }
 
@@ -45,6 +55,7 @@ txn& txn::operator=(txn&& o) noexcept {
     abort();
     handle_ = std::exchange(o.handle_, nullptr);
     cursors_ = std::move(o.cursors_);
+    fault_ = std::exchange(o.fault_, nullptr);
   }
   return *this;
 }
@@ -62,6 +73,13 @@ void txn::close_cursors() noexcept {
 void txn::commit() {
   close_cursors();
   auto* h = std::exchange(handle_, nullptr);
+  if (fault_ != nullptr) {
+    if (int rc = (*fault_)(); rc != MDB_SUCCESS) {
+      // What LMDB does when its commit fails: the transaction is freed and nothing of it is kept.
+      mdb_txn_abort(h);
+      throw error("mdb_txn_commit", rc);
+    }
+  }
   check(mdb_txn_commit(h), "mdb_txn_commit");
 }
 

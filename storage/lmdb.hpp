@@ -3,6 +3,7 @@
 #include <lmdb.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -34,19 +35,33 @@ void check(int rc, const char* what);
 inline MDB_val val(std::string_view s) { return MDB_val{s.size(), const_cast<char*>(s.data())}; }
 inline std::string_view view(const MDB_val& v) { return {static_cast<const char*>(v.mv_data), v.mv_size}; }
 
+/// A storage fault to inject: asked just before each write transaction commits, it answers
+/// MDB_SUCCESS to let the commit go ahead, or an error code (MDB_MAP_FULL, MDB_TXN_FULL, EIO, ...)
+/// to fail it exactly as a failing `mdb_txn_commit` would: the transaction is aborted, nothing of
+/// it is stored, and `txn::commit` throws `error` with that code. Deterministic simulations use it
+/// to run the engine's real error paths on a seeded schedule; production never sets one.
+using commit_fault = std::function<int()>;
+
 /// An open environment.
 class env {
  public:
   env() = default;
   /// Opens `dir` (which must exist) with MDB_NOTLS (actors hop threads) and durable defaults.
   static env open(const std::string& dir, uint64_t map_size, unsigned max_dbs, unsigned flags = 0);
-  env(env&& o) noexcept : handle_(std::exchange(o.handle_, nullptr)) {}
+  env(env&& o) noexcept : handle_(std::exchange(o.handle_, nullptr)), fault_(std::move(o.fault_)) {}
   env& operator=(env&& o) noexcept;
   ~env();
   MDB_env* get() const { return handle_; }
+  /// Installs (or, with an empty function, removes) the fault asked before every write commit in
+  /// this environment. Not thread-safe: set it while no write transaction is open. Without one, a
+  /// commit pays a null check.
+  void set_commit_fault(commit_fault fault);
 
  private:
+  friend class txn;
   MDB_env* handle_ = nullptr;
+  /// Heap-held so that transactions keep a stable pointer while the env object moves.
+  std::unique_ptr<commit_fault> fault_;
 };
 
 /// A transaction; aborts in the destructor unless committed.
@@ -59,7 +74,10 @@ class txn {
  public:
   txn() = default;
   static txn begin(const env& e, bool read_only);
-  txn(txn&& o) noexcept : handle_(std::exchange(o.handle_, nullptr)), cursors_(std::move(o.cursors_)) {}
+  txn(txn&& o) noexcept
+      : handle_(std::exchange(o.handle_, nullptr)),
+        cursors_(std::move(o.cursors_)),
+        fault_(std::exchange(o.fault_, nullptr)) {}
   txn& operator=(txn&& o) noexcept;
   ~txn() { abort(); }
   void commit();
@@ -75,6 +93,8 @@ class txn {
   void close_cursors() noexcept;
   MDB_txn* handle_ = nullptr;
   std::unique_ptr<open_cursors> cursors_;
+  /// The environment's injected commit fault (write transactions only), if one is set.
+  const commit_fault* fault_ = nullptr;
 };
 
 /// Opens (and with MDB_CREATE, creates) a named database.

@@ -7,10 +7,12 @@
 #include <caf/scheduler/test_coordinator.hpp>
 
 #include <deque>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -115,10 +117,7 @@ class sim_fixture {
     cfg_.set("logger.verbosity", caf::atom("quiet"));
     sys_ = std::make_unique<caf::actor_system>(cfg_);
     sched_ = &dynamic_cast<caf::scheduler::test_coordinator&>(sys_->scheduler());
-    ledger_options lo;
-    lo.dir = dir_.path();
-    lo.durable = false;  // logic under test, not power cuts: no fsync per commit
-    store_ = std::move(*ledger_store::open(lo));
+    open_store(16 * 1024);
   }
 
   ~sim_fixture() {
@@ -126,10 +125,17 @@ class sim_fixture {
       caf::anon_send(sup_, stop_atom::value);
       run_until([] { return false; }, 10'000);
     }
+    if (alerts_logged_) {
+      log_settings quiet;
+      quiet.quiet = true;
+      configure_log(quiet);
+    }
   }
 
   caf::scheduler::test_coordinator& sched() { return *sched_; }
+  caf::actor_system& system() { return *sys_; }
   ledger_store& store() { return *store_; }
+  std::shared_ptr<ledger_store> shared_store() { return store_; }
 
   /// Registers a simulated DSP for an endpoint.
   sim_dsp& add_dsp(const std::string& endpoint, std::map<std::string, std::vector<std::string>> pages) {
@@ -140,6 +146,49 @@ class sim_fixture {
 
   /// The simulated DSP of an endpoint.
   sim_dsp& dsp(const std::string& endpoint) { return *dsps_.at(endpoint); }
+
+  /// Writes alert lines (and nothing else) to a file of this run, for `alerts`; quiet again after.
+  void log_alerts() {
+    log_settings ls;
+    ls.min_level = log_level::alert;
+    ls.path = dir_.sub("alerts.jsonl");
+    configure_log(ls);
+    alerts_logged_ = true;
+  }
+
+  /// How many alert lines with this event were logged since `log_alerts`.
+  std::size_t alerts(const std::string& event) {
+    std::ifstream in(dir_.sub("alerts.jsonl"));
+    std::size_t n = 0;
+    const std::string needle = "\"event\":\"" + event + "\"";
+    for (std::string line; std::getline(in, line);)
+      if (line.find(needle) != std::string::npos) ++n;
+    return n;
+  }
+
+  /// Stops the engine as an operator would (every poller drains, the ledger commits what it holds)
+  /// and runs until the supervisor is gone; the DSPs answer what they were asked meanwhile.
+  void stop() {
+    if (!sup_) return;
+    auto down = std::make_shared<bool>(false);
+    caf::actor_cast<caf::actor>(sup_)->attach_functor([down] { *down = true; });
+    caf::anon_send(sup_, stop_atom::value);
+    if (!run_until([down] { return *down; }))
+      throw std::logic_error("sim_fixture: the supervisor did not stop");
+    sup_ = supervisor_actor{};
+  }
+
+  /// What an operator does when the ledger is full: stop the engine, grow `map_size_mib` (the ledger
+  /// is reopened with `map_size_mib`, so its in-memory sequences are read back from disk), wait
+  /// `pause` (of virtual time) and start again with the same endpoints and DSPs.
+  void restart_with_bigger_map(engine_config cfg, bool once, supervisor_setup tweaks, uint64_t map_size_mib,
+                               std::chrono::seconds pause) {
+    stop();
+    sched_->clock().advance_time(pause);
+    sched_->run();
+    open_store(map_size_mib);
+    start(std::move(cfg), once, std::move(tweaks));
+  }
 
   /// Starts the supervisor with these endpoints (each needs a DSP).
   void start(engine_config cfg, bool once, supervisor_setup tweaks = {}) {
@@ -208,6 +257,20 @@ class sim_fixture {
   caf::actor_clock::time_point now() { return sched_->clock().now(); }
 
  private:
+  /// (Re)opens the ledger in this run's directory; the previous store must no longer be in use.
+  void open_store(uint64_t map_size_mib) {
+    if (store_ && store_.use_count() != 1)
+      throw std::logic_error("sim_fixture: the ledger is still in use; stop the engine first");
+    store_.reset();  // closes the environment and releases the engine lock
+    ledger_options lo;
+    lo.dir = dir_.path();
+    lo.map_size_mib = map_size_mib;
+    lo.durable = false;  // logic under test, not power cuts: no fsync per commit
+    auto opened = ledger_store::open(lo);
+    if (!opened) throw std::runtime_error("sim_fixture: " + opened.error().message);
+    store_ = std::move(*opened);
+  }
+
   temp_dir dir_;
   caf::actor_system_config cfg_;
   std::unique_ptr<caf::actor_system> sys_;
@@ -215,6 +278,7 @@ class sim_fixture {
   std::shared_ptr<ledger_store> store_;
   std::map<std::string, std::shared_ptr<sim_dsp>> dsps_;
   supervisor_actor sup_;
+  bool alerts_logged_ = false;
 };
 
 }  // namespace dspsync::test

@@ -1,14 +1,23 @@
 // Deterministic simulation: the whole actor pipeline on CAF's test coordinator against simulated
-// DSPs with a seeded schedule of faults (429 with Retry-After, 5xx, resets, corrupt pages, poller
-// crashes). After each run the invariants are checked: exactly-once (the planted counts), the
-// accounting identity, the rate budget in every window, Retry-After respected, and no record in a
-// state its gates do not allow. DSPSYNC_SIM_SEEDS=N runs N seeds (default 1000); a failing seed
-// prints itself and DSPSYNC_SIM_SEED=S replays exactly that one.
+// DSPs with a seeded schedule of faults: 429 with Retry-After, 5xx, resets, corrupt pages, poller
+// crashes, and ledger write failures (a full LMDB map, MDB_TXN_FULL, EIO), injected at the commit of
+// the write transaction so the engine's real error paths run. A full map lasts until the simulation
+// does what an operator does: stop the engine, grow the map, start again. After each run the
+// invariants are checked: exactly-once (the planted counts), the accounting identity, the rate budget
+// in every window, Retry-After respected, no record in a state its gates do not allow, and for each
+// full map: ingestion stopped with one `ledger.full` alert, nothing stored while full, and every
+// checkpoint at the last page committed for it. DSPSYNC_SIM_SEEDS=N runs N seeds (default 1000); a
+// failing seed prints itself and DSPSYNC_SIM_SEED=S replays exactly that one.
 
 #include <gtest/gtest.h>
+#include <lmdb.h>
 
+#include <cerrno>
 #include <cstdlib>
+#include <map>
+#include <optional>
 #include <sstream>
+#include <tuple>
 
 #include "actors/actors.hpp"
 #include "domain/backoff.hpp"
@@ -24,11 +33,116 @@ struct plan {
   std::vector<double> rates;
 };
 
-/// Runs one seed; returns an empty string when every invariant holds, else what broke.
-std::string run_seed(uint64_t seed) {
+/// The seeded schedule of ledger write failures, asked before every write transaction commits (pages
+/// and the retry ledger alike, as a real disk would fail them): the map fills up at chosen write
+/// ordinals and stays full until the simulation grows it; any other commit may fail once with
+/// MDB_TXN_FULL or EIO.
+struct storage_faults {
+  uint64_t seed = 0;
+  /// Per mille of commits that fail once.
+  uint64_t transient_permille = 0;
+  /// Write ordinals at which the map fills up, ascending.
+  std::vector<uint64_t> full_at;
+  std::size_t next_full = 0;
+  bool full = false;
+  uint64_t ordinal = 0;
+  // What was injected.
+  uint64_t map_full_episodes = 0, map_full_commits = 0, txn_full = 0, eio = 0;
+
+  int operator()() {
+    ++ordinal;
+    if (!full && next_full < full_at.size() && ordinal >= full_at[next_full]) {
+      full = true;
+      ++next_full;
+      ++map_full_episodes;
+    }
+    if (full) {
+      ++map_full_commits;
+      return MDB_MAP_FULL;
+    }
+    uint64_t s = seed ^ (ordinal * 0x94D049BB133111EBULL);
+    auto roll = splitmix64(s) % 1000;
+    if (roll >= transient_permille) return MDB_SUCCESS;
+    if (roll % 2 == 0) {
+      ++txn_full;
+      return MDB_TXN_FULL;
+    }
+    ++eio;
+    return EIO;
+  }
+};
+
+/// What one seed did, for the summary and for the replay check.
+struct seed_run {
+  /// Empty when every invariant held, else what broke.
+  std::string problem;
+  storage_faults faults;
+  /// Every request each DSP saw: endpoint, virtual time (ns), target, status.
+  std::vector<std::tuple<std::string, int64_t, std::string, int>> requests;
+};
+
+/// The ledger's checkpoints and counts, as text (equal texts: nothing was stored in between).
+std::string ledger_snapshot(ledger_store& store) {
+  std::ostringstream out;
+  if (auto cps = store.checkpoints()) {
+    for (const auto& [name, cp] : *cps)
+      out << name << " cursor=" << cp.cursor << " pages=" << cp.pages << " in=" << cp.records_in
+          << " new=" << cp.inserted << " restated=" << cp.restatements << " dup=" << cp.duplicates
+          << " quarantined=" << cp.quarantined << " page_faults=" << cp.page_faults
+          << " at=" << cp.updated_at_ms << "\n";
+  } else {
+    out << "checkpoints: " << cps.error().message << "\n";
+  }
+  if (auto st = store.stats())
+    out << "pages=" << st->pages << " versions=" << st->record_versions << " quarantined=" << st->quarantined
+        << " audit=" << st->audit_entries << "\n";
+  return out.str();
+}
+
+/// No checkpoint ahead of (or behind) what was committed with it: each source's cursor is the one
+/// stored with its last raw page, its page count the number of its pages, and its counts add up.
+std::string checkpoint_problems(ledger_store& store) {
+  std::ostringstream err;
+  std::map<std::string, std::pair<uint64_t, std::string>> pages;  // source -> (pages, last cursor_after)
+  auto st = store.stats();
+  if (!st) return "stats: " + st.error().message + "; ";
+  for (uint64_t seq = 1; seq <= st->pages; ++seq) {
+    auto page = store.page(seq);
+    if (!page || !*page) {
+      err << "page " << seq << " missing; ";
+      continue;
+    }
+    auto& [count, cursor] = pages[(*page)->source];
+    ++count;
+    cursor = (*page)->cursor_after;
+  }
+  auto cps = store.checkpoints();
+  if (!cps) return "checkpoints: " + cps.error().message + "; ";
+  for (const auto& [name, cp] : *cps) {
+    const auto& [count, cursor] = pages[name];
+    if (cp.pages != count)
+      err << name << ": checkpoint counts " << cp.pages << " pages, " << count << " stored; ";
+    if (count > 0 && cp.cursor != cursor)
+      err << name << ": checkpoint cursor \"" << cp.cursor
+          << "\" is not the one stored with its last page (\"" << cursor << "\"); ";
+    if (cp.records_in != cp.inserted + cp.restatements + cp.duplicates + cp.quarantined)
+      err << name << ": accounting identity broken; ";
+  }
+  return err.str();
+}
+
+bool terminal(const std::string& state) {
+  return state == "caught_up" || state == "failed" || state == "parked";
+}
+
+/// Runs one seed into `out`; returns an empty string when every invariant holds, else what broke.
+/// `out.faults` outlives the fixture: the ledger asks it until the engine has stopped.
+std::string check_seed(uint64_t seed, seed_run& out) {
   uint64_t rng = seed * 0x9E3779B97F4A7C15ULL + 1;
   auto pick = [&](uint64_t n) { return splitmix64(rng) % n; };
+  auto& faults = out.faults;
   sim_fixture f;
+  f.log_alerts();
   engine_config cfg;
   plan p;
   const auto endpoints = 1 + pick(3);
@@ -87,25 +201,61 @@ std::string run_seed(uint64_t seed) {
     p.rates.push_back(ep.rate.requests_per_second);
     cfg.endpoints.push_back(ep);
   }
+  // Ledger write failures: in half the seeds the map fills up (in some twice), and up to 4.5% of
+  // commits fail once.
+  faults.seed = splitmix64(rng);
+  faults.transient_permille = 15 * pick(4);
+  if (pick(2) == 0) {
+    faults.full_at.push_back(1 + pick(40));
+    if (pick(4) == 0) faults.full_at.push_back(faults.full_at.back() + 1 + pick(30));
+  }
+  auto inject = [&faults] { return faults(); };
+  f.store().set_commit_fault(inject);
   supervisor_setup tweaks;
-  tweaks.max_restarts = 100;
+  tweaks.max_restarts = 100;  // the fault rates here are far above what restart intensity is for
   tweaks.seed = seed;
   f.start(cfg, true, tweaks);
-  bool done = f.run_until(
-      [&] {
-        for (const auto& r : p.recordings) {
-          auto s = f.status_of(r.endpoint.name);
-          if (!s || s->state != "caught_up") return false;
-        }
-        return true;
-      },
-      1'000'000);
   std::ostringstream err;
-  if (!done) {
-    err << "not all endpoints caught up:";
-    for (const auto& s : f.query_status()) err << " " << s.name << "=" << s.state << " (" << s.reason << ")";
-    return err.str();
+  auto states = [&] {
+    std::ostringstream o;
+    for (const auto& s : f.query_status()) o << " " << s.name << "=" << s.state << " (" << s.reason << ")";
+    return o.str();
+  };
+  uint64_t map_mib = 16 * 1024;
+  std::optional<std::string> frozen;  // the ledger as the map filled up
+  for (;;) {
+    bool done = f.run_until(
+        [&] {
+          if (faults.full && !frozen) frozen = ledger_snapshot(f.store());
+          for (const auto& r : p.recordings) {
+            auto s = f.status_of(r.endpoint.name);
+            if (!s || !(faults.full ? terminal(s->state) : s->state == "caught_up")) return false;
+          }
+          return true;
+        },
+        1'000'000);
+    if (!faults.full) {
+      if (!done) return "not all endpoints caught up:" + states();
+      break;
+    }
+    // The map is full: ingestion must have stopped, with nothing stored since and every checkpoint
+    // at a committed page. Then the operator grows the map and starts the engine again.
+    if (!done) return "ingestion did not stop after the map filled up:" + states();
+    if (auto now = ledger_snapshot(f.store()); frozen && now != *frozen)
+      err << "the ledger changed while its map was full: before\n" << *frozen << "after\n" << now << "; ";
+    err << checkpoint_problems(f.store());
+    if (f.alerts("ledger.full") != faults.map_full_episodes)
+      err << "map full " << faults.map_full_episodes << " time(s), " << f.alerts("ledger.full")
+          << " ledger.full alert(s); ";
+    if (!err.str().empty()) return err.str();
+    faults.full = false;
+    frozen.reset();
+    map_mib *= 2;
+    // Minutes pass before the engine is back: longer than any Retry-After and any budget refill.
+    f.restart_with_bigger_map(cfg, true, tweaks, map_mib, std::chrono::minutes(2));
+    f.store().set_commit_fault(inject);
   }
+  f.store().set_commit_fault({});
   for (std::size_t i = 0; i < p.recordings.size(); ++i) {
     const auto& r = p.recordings[i];
     const auto& ep = cfg.endpoints[i];
@@ -118,9 +268,11 @@ std::string run_seed(uint64_t seed) {
           << want.records_in << ", new " << cp.inserted << "/" << want.unique << ", restated "
           << cp.restatements << "/" << want.restatements << ", dup " << cp.duplicates << "/"
           << want.duplicates << ", quarantined " << cp.quarantined << "/" << want.malformed << "); ";
-    if (cp.records_in != cp.inserted + cp.restatements + cp.duplicates + cp.quarantined)
-      err << ep.name << ": accounting identity broken; ";
   }
+  err << checkpoint_problems(f.store());
+  if (f.alerts("ledger.full") != faults.map_full_episodes)
+    err << "map full " << faults.map_full_episodes << " time(s), " << f.alerts("ledger.full")
+        << " ledger.full alert(s); ";
   // From the DSPs' side: budget in every window, and nothing before its Retry-After.
   for (std::size_t i = 0; i < p.recordings.size(); ++i) {
     const auto& ep = cfg.endpoints[i];
@@ -140,6 +292,10 @@ std::string run_seed(uint64_t seed) {
       if (log[ordinal].at - log[ordinal - 1].at < std::chrono::seconds(secs))
         err << ep.name << ": request " << ordinal + 1 << " came before the Retry-After of " << secs << " s; ";
     }
+    for (const auto& l : log)
+      out.requests.emplace_back(
+          ep.name, std::chrono::duration_cast<std::chrono::nanoseconds>(l.at.time_since_epoch()).count(),
+          l.target, l.status);
   }
   // No gate skipped: ingestion leaves records validated or pending, never later states.
   bool states_ok = true;
@@ -149,6 +305,16 @@ std::string run_seed(uint64_t seed) {
   });
   if (!states_ok) err << "a record reached a state ingestion may not give it; ";
   return err.str();
+}
+
+seed_run run_seed(uint64_t seed) {
+  seed_run out;
+  try {
+    out.problem = check_seed(seed, out);
+  } catch (const std::exception& e) {
+    out.problem = std::string("the simulation threw: ") + e.what();
+  }
+  return out;
 }
 
 TEST(simulation, invariants_hold_over_many_seeded_fault_schedules) {
@@ -161,15 +327,46 @@ TEST(simulation, invariants_hold_over_many_seeded_fault_schedules) {
     for (uint64_t s = 1; s <= count; ++s) seeds.push_back(s);
   }
   std::size_t failed = 0;
+  storage_faults total;
+  uint64_t full_seeds = 0;
   for (auto seed : seeds) {
-    auto problem = run_seed(seed);
-    if (!problem.empty()) {
+    auto run = run_seed(seed);
+    total.map_full_episodes += run.faults.map_full_episodes;
+    total.map_full_commits += run.faults.map_full_commits;
+    total.txn_full += run.faults.txn_full;
+    total.eio += run.faults.eio;
+    full_seeds += run.faults.map_full_episodes > 0 ? 1 : 0;
+    if (!run.problem.empty()) {
       ++failed;
-      ADD_FAILURE() << "seed " << seed << " (replay: DSPSYNC_SIM_SEED=" << seed << "): " << problem;
+      ADD_FAILURE() << "seed " << seed << " (replay: DSPSYNC_SIM_SEED=" << seed
+                    << "; ledger faults: " << run.faults.map_full_episodes << " full maps, "
+                    << run.faults.txn_full << " MDB_TXN_FULL, " << run.faults.eio << " EIO): " << run.problem;
       if (failed >= 5) break;
     }
   }
-  std::cout << "[ simulation ] " << seeds.size() << " seeds, " << failed << " failed\n";
+  std::cout << "[ simulation ] " << seeds.size() << " seeds, " << failed
+            << " failed; ledger write failures: " << total.map_full_episodes << " full maps in " << full_seeds
+            << " seeds (" << total.map_full_commits << " commits refused), " << total.txn_full
+            << " MDB_TXN_FULL, " << total.eio << " EIO\n";
+}
+
+TEST(simulation, a_seed_with_ledger_write_failures_replays_identically) {
+  // The whole seeded run, faults included, twice: the same requests at the same virtual times, the
+  // same storage faults at the same commits, the same verdict.
+  uint64_t seed = 1;
+  while (seed < 200) {
+    auto probe = run_seed(seed);
+    if (probe.faults.map_full_episodes > 0 && probe.faults.txn_full + probe.faults.eio > 0) break;
+    ++seed;
+  }
+  ASSERT_LT(seed, 200u) << "no seed below 200 has both a full map and a transient write failure";
+  auto a = run_seed(seed), b = run_seed(seed);
+  EXPECT_EQ(a.problem, b.problem);
+  EXPECT_EQ(a.requests, b.requests);
+  EXPECT_EQ(a.faults.ordinal, b.faults.ordinal);
+  EXPECT_EQ(a.faults.map_full_commits, b.faults.map_full_commits);
+  EXPECT_EQ(a.faults.txn_full + a.faults.eio, b.faults.txn_full + b.faults.eio);
+  EXPECT_GT(a.requests.size(), 7u);
 }
 
 TEST(simulation, a_seed_replays_identically) {
