@@ -399,12 +399,13 @@ int cmd_catalog(int argc, char** argv) {
   auto report = catalog_store(**store).load(*data, source);
   if (!report) return fail("catalog load", report.error());
   print_catalog_report(std::cout, *report, 50);
-  if (report->changed) {
-    // Pending records are decided again against the new version.
-    auto r = reconcile_once(*store, cfg->settlement);
-    if (!r) return fail("catalog load", r.error());
-    print_reconcile_report(std::cout, *r, **store, true);
-  }
+  // Records are decided against the current version after every load, a load that changed
+  // nothing included: a load killed after storing its version but before its reconcile committed
+  // is finished by running it again, which finds the catalog unchanged. A reconcile with nothing
+  // left to decide commits nothing.
+  auto r = reconcile_once(*store, cfg->settlement);
+  if (!r) return fail("catalog load", r.error());
+  if (report->changed || r->summary.decided > 0) print_reconcile_report(std::cout, *r, **store, true);
   return 0;
 }
 

@@ -11,6 +11,7 @@
 #include "protocol/recording.hpp"
 #include "protocol/replay_server.hpp"
 #include "storage/ledger_store.hpp"
+#include "tests/support/crash_kills.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -90,6 +91,8 @@ void expect_same_totals(const std::vector<std::pair<std::string, source_checkpoi
   }
 }
 
+// The API crash campaign (`make crash-test`): DSPSYNC_CRASH_KILLS kills (50 by default), each after
+// a random number of further requests, so mid-fetch, mid-validation or mid-commit.
 TEST(exactly_once, sigkill_at_random_points_then_restart_matches_an_uninterrupted_run) {
   temp_dir dir;
   auto dsp = start_dsp(4000);
@@ -106,9 +109,9 @@ TEST(exactly_once, sigkill_at_random_points_then_restart_matches_an_uninterrupte
   // The same DSP from the start, killed again and again.
   dsp = start_dsp(4000);
   auto crash_cfg = write_config(dsp, dir.sub("crash"), dir.sub("crash.json"));
-  const char* env_kills = std::getenv("DSPSYNC_CRASH_KILLS");
-  const int kills = env_kills != nullptr ? std::atoi(env_kills) : 8;
-  std::mt19937 rng(2026);
+  const int kills = crash_kills(50);
+  const uint64_t seed = crash_seed(2026);
+  std::mt19937 rng(static_cast<std::mt19937::result_type>(seed));
   int killed = 0;
   bool finished = false;
   for (int round = 0; round < kills && !finished; ++round) {
@@ -137,7 +140,7 @@ TEST(exactly_once, sigkill_at_random_points_then_restart_matches_an_uninterrupte
         dir.sub("final.out"));
     ASSERT_EQ(code, 0) << out;
   }
-  std::cout << "[ exactly_once ] survived " << killed << " SIGKILLs\n";
+  std::cout << "[ exactly_once ] survived " << killed << " SIGKILLs (seed " << seed << ")\n";
   EXPECT_GE(killed, std::min(kills, 3));
   auto crashed = dump(dir.sub("crash"), dir);
   EXPECT_EQ(crashed.size(), reference.size());

@@ -5,16 +5,19 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <sstream>
 #include <thread>
 
 #include "protocol/page_mapper.hpp"
 #include "protocol/row_mapper.hpp"
 #include "storage/ledger_store.hpp"
+#include "tests/support/crash_kills.hpp"
 #include "tests/support/file_watch.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/scale.hpp"
@@ -306,15 +309,25 @@ int64_t committed_offset(const std::string& data_dir) {
   return -1;
 }
 
+// The CSV crash campaign (`make crash-test`): DSPSYNC_CRASH_KILLS rounds (50 by default), each
+// killed at a random byte offset of the file once its commits pass it, alternately right after a
+// commit (mid-parse of the next batch) and at the next write to the ledger (mid-commit).
 TEST(file_ingest, sigkill_mid_file_then_resume_equals_an_uninterrupted_ingest) {
   temp_dir dir;
   const uint64_t rows = scaled(200000, 20000);
+  const int kills = crash_kills(50);
+  const uint64_t seed = crash_seed(9);
+  // Five commits per kill: every round dies after a commit of its own, even when a slow (sanitized)
+  // test sees the child's commits a few at a time.
+  const uint64_t batch_rows =
+      std::clamp<uint64_t>(rows / (5 * static_cast<uint64_t>(std::max(kills, 1))), 10, 1000);
   const auto file = dir.sub("big.csv");
   auto [gen, gen_out] = run_command({DSPSYNC_BINARY, "gen-csv", "--rows", std::to_string(rows), "--seed", "9",
                                      "--bad-every", "997", "--out", file},
                                     dir.sub("gen.out"));
   ASSERT_EQ(gen, 0) << gen_out;
-  const auto src = R"({"name": "gen", "dsp": "spotify", "format": "csv", "batch_rows": 1000})";
+  const auto src = R"({"name": "gen", "dsp": "spotify", "format": "csv", "batch_rows": )" +
+                   std::to_string(batch_rows) + "}";
   const auto clean_cfg = write_config(dir, dir.sub("clean"), {src}, "clean.json");
   const auto crash_cfg = write_config(dir, dir.sub("crash"), {src}, "crash.json");
   auto [clean_code, clean_out] = run_command(
@@ -325,21 +338,27 @@ TEST(file_ingest, sigkill_mid_file_then_resume_equals_an_uninterrupted_ingest) {
   std::filesystem::create_directories(dir.sub("crash"));
   file_watch commits(dir.sub("crash"), "data.mdb");
   ASSERT_TRUE(commits.ok());
-  // Kill points spread over the file: each round dies after committing at least a fifth further.
-  const auto step = static_cast<int64_t>(std::filesystem::file_size(file) / 5);
-  int killed = 0;
+  // Kill points: random offsets over the first 80% of the file, in order.
+  std::mt19937_64 rng(seed);
+  const auto size = static_cast<int64_t>(std::filesystem::file_size(file));
+  std::vector<int64_t> targets;
+  for (int i = 0; i < kills; ++i)
+    targets.push_back(static_cast<int64_t>(rng() % static_cast<uint64_t>(size * 8 / 10)));
+  std::sort(targets.begin(), targets.end());
+  int killed = 0, mid_commit = 0;
   int64_t last = 0;
-  for (int round = 0; round < 3; ++round) {
+  for (int round = 0; round < kills; ++round) {
     child_process p({DSPSYNC_BINARY, "ingest-csv", "--config", crash_cfg, "--source", "gen", file},
                     dir.sub("crash.out"));
     ASSERT_TRUE(p.started());
-    // Kill once the child has committed past where the previous round died: re-checked on every
-    // write to the ledger file (and at least every 100 ms, to notice the child exiting).
+    // Wait until the child has committed past this round's target and past where the previous
+    // round died: re-checked on every write to the ledger file (and at least every 100 ms, to
+    // notice the child exiting).
     const auto deadline = std::chrono::steady_clock::now() + 120s;
     bool progressed = false;
     while (std::chrono::steady_clock::now() < deadline && !p.exited()) {
       const int64_t at = committed_offset(dir.sub("crash"));
-      if (at > last + (round == 0 ? 0 : step)) {
+      if (at > std::max(last, targets[static_cast<std::size_t>(round)])) {
         progressed = true;
         last = at;
         break;
@@ -347,18 +366,30 @@ TEST(file_ingest, sigkill_mid_file_then_resume_equals_an_uninterrupted_ingest) {
       commits.wait(100ms);
     }
     if (!progressed) break;  // finished (or stalled) before it could be killed
+    const bool at_commit = round % 2 == 1;
+    if (at_commit) {
+      commits.wait(0ms);  // the writes seen so far
+      while (!p.exited() && !commits.wait(20ms)) {
+      }
+    }
     p.kill(SIGKILL);
     const int status = p.wait(30s);
     if (WIFEXITED(status)) break;  // it finished between the poll and the kill
     ASSERT_TRUE(WIFSIGNALED(status)) << "status " << status;
     ++killed;
+    if (at_commit) ++mid_commit;
   }
-  ASSERT_GE(killed, 1) << "the ingest finished before it could be killed once";
+  EXPECT_EQ(killed, kills) << "the ingest finished before every kill landed";
+  ASSERT_GE(killed, std::min(kills, 1));
   auto [final_code, final_out] = run_command(
       {DSPSYNC_BINARY, "ingest-csv", "--config", crash_cfg, "--source", "gen", file}, dir.sub("final.out"));
   ASSERT_EQ(final_code, 0) << final_out;
-  EXPECT_NE(final_out.find("resuming at byte"), std::string::npos) << final_out;
-  std::cout << "[ file_ingest ] survived " << killed << " SIGKILL(s); last kill after byte " << last << "\n";
+  if (kills > 0) {
+    EXPECT_NE(final_out.find("resuming at byte"), std::string::npos) << final_out;
+  }
+  std::cout << "[ file_ingest ] survived " << killed << " SIGKILLs (" << mid_commit << " mid-commit; " << rows
+            << " rows in batches of " << batch_rows << ", seed " << seed << "; last kill after byte " << last
+            << ")\n";
 
   const auto reference = dump_text(dir.sub("clean"), dir);
   const auto crashed = dump_text(dir.sub("crash"), dir);
