@@ -54,6 +54,7 @@ asan-test: deps
 	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DDSPSYNC_SANITIZE=ON -DDSPSYNC_BENCH=OFF
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
 	  DSPSYNC_SIM_SEEDS=$(ASAN_SIM_SEEDS) DSPSYNC_TEST_SCALE=25 \
 	  ctest --output-on-failure -j $(JOBS) --timeout 900
 
@@ -82,14 +83,16 @@ crash-test: build
 	cd $(BUILD) && DSPSYNC_CRASH_KILLS=$(or $(KILLS),50) $(if $(SEED),DSPSYNC_CRASH_SEED=$(SEED)) \
 	  ctest -V --timeout 3600 -R sigkill
 
-# Benchmarks (docs/performance.md): the end-to-end run against the Python recipe, then the micro
-# benchmarks. RECORDS=N changes the end-to-end size (default 1,000,000).
+# Benchmarks (docs/performance.md): the end-to-end run against the Python recipe, the micro
+# benchmarks, then the scale run (10,000 idle endpoints; start-up on a 5M-record ledger).
+# RECORDS=N changes the end-to-end size (default 1,000,000).
 bench: build
 	@dpkg-query -W python3-httpx python3-pydantic >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get install -y -qq python3-httpx python3-pydantic >/dev/null; \
 	  else echo "the Python baseline needs: sudo apt-get install -y python3-httpx python3-pydantic"; exit 1; fi; }
 	$(BUILD)/bench/bench_e2e --records $(or $(RECORDS),1000000)
 	$(BUILD)/bench/bench_micro
+	$(BUILD)/bench/bench_scale
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.hpp')

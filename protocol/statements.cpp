@@ -1,5 +1,8 @@
 #include "protocol/statements.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -32,10 +35,34 @@ status write_file(const std::filesystem::path& dir, const std::string& name, con
   if (name.empty() || name.find('/') != std::string::npos || name[0] == '.')
     return failure{ec::bad_argument, "statements: refusing the file name \"" + name + "\""};
   const auto path = dir / name;
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << content;
-  out.close();
-  if (!out) return failure{ec::io_failure, path.string() + ": cannot write: " + std::strerror(errno)};
+  // Written whole or not at all: into a hidden temporary beside it, synced, then renamed over the
+  // name. A run killed midway leaves the previous file (or none), never a truncated statement that
+  // a royalty manager could send; running `statements` again writes it.
+  const auto tmp = dir / ("." + name + ".tmp");
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return failure{ec::io_failure, tmp.string() + ": cannot create: " + std::strerror(errno)};
+  std::size_t done = 0;
+  while (done < content.size()) {
+    const ssize_t n = ::write(fd, content.data() + done, content.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const std::string why = std::strerror(errno);
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      return failure{ec::io_failure, tmp.string() + ": cannot write: " + why};
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+    const std::string why = std::strerror(errno);
+    ::unlink(tmp.c_str());
+    return failure{ec::io_failure, tmp.string() + ": cannot write: " + why};
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    const std::string why = std::strerror(errno);
+    ::unlink(tmp.c_str());
+    return failure{ec::io_failure, path.string() + ": cannot replace: " + why};
+  }
   files.push_back(path.string());
   return ok;
 }

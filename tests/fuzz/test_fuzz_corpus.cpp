@@ -32,6 +32,13 @@ std::size_t run_dir(const target& t, const fs::path& dir) {
 
 class fuzz_corpus : public ::testing::TestWithParam<target> {};
 
+}  // namespace
+
+/// GoogleTest prints a parameter with this (instead of its bytes, which hold addresses).
+void PrintTo(const target& t, std::ostream* os) { *os << t.name; }
+
+namespace {
+
 TEST_P(fuzz_corpus, every_seed_and_regression_keeps_its_properties) {
   const fs::path root = fs::path(DSPSYNC_SOURCE_DIR) / "tests" / "fuzz";
   const auto seeds = run_dir(GetParam(), root / "corpus" / GetParam().name);

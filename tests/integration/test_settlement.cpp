@@ -4,6 +4,7 @@
 // try to escape the output directory.
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <filesystem>
 #include <fstream>
@@ -360,7 +361,11 @@ TEST_F(settlement_cli, loads_reconciles_settles_once_and_writes_contained_statem
   EXPECT_EQ(files.count("totals.csv"), 1u);
   EXPECT_EQ(files.count("reconciliation.csv"), 1u);
   EXPECT_EQ(files.count(statement_file_name("../../../tmp/evil")), 1u);
-  EXPECT_EQ(files.size(), 7u);  // label, evil, writer, publisher + 3
+  EXPECT_EQ(files.size(), 7u);  // label, evil, writer, publisher + 3; no temporary left behind
+  // Statements hold what each payee earns: written whole (temporary, fsync, rename) and private.
+  struct stat mode {};
+  ASSERT_EQ(::stat(dir_.sub("st/" + statement_file_name("Label A")).c_str(), &mode), 0);
+  EXPECT_EQ(mode.st_mode & 0777, 0600u);
   const auto label = slurp(dir_.sub("st/" + statement_file_name("Label A")));
   EXPECT_NE(label.find("2026-10,regular,2026-10,spotify,DE,USRC17607839,Midnight Echoes,master,label,100,"
                        "1.23456789,USD,64%,0.79012345,EUR,0.92,0.72691357"),
