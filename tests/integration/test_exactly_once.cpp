@@ -8,6 +8,7 @@
 #include <fstream>
 #include <random>
 
+#include "protocol/fault_plan.hpp"
 #include "protocol/recording.hpp"
 #include "protocol/replay_server.hpp"
 #include "storage/ledger_store.hpp"
@@ -25,7 +26,20 @@ struct fixture_dsp {
   std::unique_ptr<replay_server> server;
 };
 
-fixture_dsp start_dsp(std::size_t records_per_endpoint) {
+/// Transient faults only (503s, connection resets, 429s with `Retry-After: 0`), drawn per request:
+/// they cost retries but leave nothing durable, so a killed run and an uninterrupted one, which
+/// meet them at other moments, must still end with the same ledger.
+fault_plan transient_faults() {
+  auto plan = parse_fault_plan(R"({"seed": 2026, "faults": [
+      {"probability": 0.03, "kind": "status", "status": 503},
+      {"probability": 0.02, "kind": "reset"},
+      {"probability": 0.02, "kind": "status", "status": 429, "headers": {"Retry-After": "0"}}]})",
+                               "crash campaign faults");
+  EXPECT_TRUE(plan) << plan.error().message;
+  return plan ? *plan : fault_plan{};
+}
+
+fixture_dsp start_dsp(std::size_t records_per_endpoint, bool faults = false) {
   fixture_dsp f;
   std::vector<har_archive> hars;
   int i = 0;
@@ -40,9 +54,13 @@ fixture_dsp start_dsp(std::size_t records_per_endpoint) {
     ro.dsp = "dsp" + std::to_string(i++);
     ro.path = "/v1/" + ro.endpoint_name;
     f.recordings.push_back(generate_recording(ro));
+    f.recordings.back().endpoint.backoff.base = std::chrono::milliseconds(20);  // retries stay quick
+    f.recordings.back().endpoint.backoff.cap = std::chrono::milliseconds(200);
     hars.push_back(f.recordings.back().har);
   }
-  f.server = std::move(*replay_server::start(std::move(hars)));
+  replay_options ropts;
+  if (faults) ropts.faults = transient_faults();
+  f.server = std::move(*replay_server::start(std::move(hars), ropts));
   return f;
 }
 
@@ -95,7 +113,7 @@ void expect_same_totals(const std::vector<std::pair<std::string, source_checkpoi
 // a random number of further requests, so mid-fetch, mid-validation or mid-commit.
 TEST(exactly_once, sigkill_at_random_points_then_restart_matches_an_uninterrupted_run) {
   temp_dir dir;
-  auto dsp = start_dsp(4000);
+  auto dsp = start_dsp(4000, true);
 
   // The uninterrupted reference run.
   auto clean_cfg = write_config(dsp, dir.sub("clean"), dir.sub("clean.json"));
@@ -107,7 +125,7 @@ TEST(exactly_once, sigkill_at_random_points_then_restart_matches_an_uninterrupte
   ASSERT_FALSE(reference.empty());
 
   // The same DSP from the start, killed again and again.
-  dsp = start_dsp(4000);
+  dsp = start_dsp(4000, true);
   auto crash_cfg = write_config(dsp, dir.sub("crash"), dir.sub("crash.json"));
   const int kills = crash_kills(50);
   const uint64_t seed = crash_seed(2026);
@@ -140,7 +158,11 @@ TEST(exactly_once, sigkill_at_random_points_then_restart_matches_an_uninterrupte
         dir.sub("final.out"));
     ASSERT_EQ(code, 0) << out;
   }
-  std::cout << "[ exactly_once ] survived " << killed << " SIGKILLs (seed " << seed << ")\n";
+  std::size_t faulted = 0;
+  for (const auto& r : dsp.server->request_log()) faulted += r.fault.empty() ? 0 : 1;
+  EXPECT_GT(faulted, 0u) << "the fault plan injected nothing: the campaign would not test retries";
+  std::cout << "[ exactly_once ] survived " << killed << " SIGKILLs (seed " << seed << "), " << faulted
+            << " faulted requests\n";
   EXPECT_GE(killed, std::min(kills, 3));
   auto crashed = dump(dir.sub("crash"), dir);
   EXPECT_EQ(crashed.size(), reference.size());

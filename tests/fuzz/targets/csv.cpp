@@ -12,19 +12,11 @@
 #include "config/config.hpp"
 #include "protocol/csv_reader.hpp"
 #include "protocol/row_mapper.hpp"
-#include "tests/fuzz/fuzz_targets.hpp"
+#include "tests/fuzz/file_batches.hpp"
 
 namespace dspsync::fuzz {
 
 namespace {
-
-struct capture : batch_sink {
-  std::vector<ingest_batch> batches;
-  status deliver(ingest_batch&& b) override {
-    batches.push_back(std::move(b));
-    return ok;
-  }
-};
 
 std::string gzip(std::string_view bytes) {
   z_stream z{};
@@ -104,33 +96,22 @@ int fuzz_csv(const uint8_t* data, std::size_t size) {
 
   auto id = identify_file(path);
   FUZZ_CHECK("csv", static_cast<bool>(id), "cannot identify the scratch file");
-  capture all;
+  capture_sink all;
   auto st = read_csv_file(src, territory_options{}, *id, 0, all);
   if (!st) {
     FUZZ_CHECK("csv", st.error().message.find(path) != std::string::npos,
                "error does not name the file: " + st.error().message);
     return 0;
   }
-  FUZZ_CHECK("csv", !all.batches.empty() && all.batches.back().caught_up, "the last batch is not caught up");
-  for (std::size_t i = 0; i < all.batches.size(); ++i) {
-    const auto& b = all.batches[i];
-    FUZZ_CHECK("csv", b.records.size() + b.quarantined.size() == b.records_in,
-               "batch " + std::to_string(i) + ": " + std::to_string(b.records_in) + " rows in, " +
-                   std::to_string(b.records.size()) + " mapped + " + std::to_string(b.quarantined.size()) +
-                   " quarantined");
-    for (const auto& q : b.quarantined)
-      FUZZ_CHECK("csv", !q.errors.empty(), "a quarantined row without a reason");
-    if (i > 0)
-      FUZZ_CHECK("csv", all.batches[i - 1].cursor_after == b.cursor_before,
-                 "batch " + std::to_string(i) + " does not start where the previous one ended");
-  }
+  FUZZ_CHECK("csv", !all.batches.empty(), "a file that reads delivered no batch");
+  check_batches("csv", all.batches);
 
   // Resume from the middle batch's committed cursor, as a restart would.
   const std::size_t k = all.batches.size() / 2;
   if (k == 0) return 0;
   auto offset = parse_file_cursor(all.batches[k].cursor_before, *id);
   FUZZ_CHECK("csv", static_cast<bool>(offset), "a batch cursor does not parse back");
-  capture resumed;
+  capture_sink resumed;
   auto again = read_csv_file(src, territory_options{}, *id, *offset, resumed);
   FUZZ_CHECK(
       "csv", static_cast<bool>(again),

@@ -5,21 +5,9 @@
 
 #include "config/config.hpp"
 #include "protocol/dsr_reader.hpp"
-#include "tests/fuzz/fuzz_targets.hpp"
+#include "tests/fuzz/file_batches.hpp"
 
 namespace dspsync::fuzz {
-
-namespace {
-
-struct capture : batch_sink {
-  std::vector<ingest_batch> batches;
-  status deliver(ingest_batch&& b) override {
-    batches.push_back(std::move(b));
-    return ok;
-  }
-};
-
-}  // namespace
 
 int fuzz_dsr(const uint8_t* data, std::size_t size) {
   if (size == 0) return 0;
@@ -51,29 +39,14 @@ int fuzz_dsr(const uint8_t* data, std::size_t size) {
       FUZZ_CHECK("dsr", refused.records.empty(), "a report with problems still maps records");
       continue;
     }
-    capture sink;
+    capture_sink sink;
     std::vector<std::optional<uint64_t>> start(report.files.size(), uint64_t{0});
     auto st = reader.emit(report, start, sink);
     if (!st) {
       FUZZ_CHECK("dsr", !st.error().message.empty(), "emit failed without a message");
       continue;
     }
-    uint64_t rows = 0;
-    for (std::size_t i = 0; i < sink.batches.size(); ++i) {
-      const auto& b = sink.batches[i];
-      FUZZ_CHECK("dsr", b.records.size() + b.quarantined.size() == b.records_in,
-                 "batch " + std::to_string(i) + ": " + std::to_string(b.records_in) + " rows in, " +
-                     std::to_string(b.records.size()) + " mapped + " + std::to_string(b.quarantined.size()) +
-                     " quarantined");
-      for (const auto& q : b.quarantined)
-        FUZZ_CHECK("dsr", !q.errors.empty(), "a quarantined row without a reason");
-      if (i > 0)
-        FUZZ_CHECK("dsr", sink.batches[i - 1].cursor_after == b.cursor_before,
-                   "batch " + std::to_string(i) + " does not start where the previous one ended");
-      rows += b.records_in;
-    }
-    FUZZ_CHECK("dsr", sink.batches.empty() || sink.batches.back().caught_up,
-               "the last batch is not caught up");
+    const uint64_t rows = check_batches("dsr", sink.batches);
     FUZZ_CHECK("dsr", rows == report.usage_rows(),
                "the scan counted " + std::to_string(report.usage_rows()) + " usage rows, emit delivered " +
                    std::to_string(rows));
