@@ -20,6 +20,24 @@ const char* to_string(record_state state) {
   return "unknown";
 }
 
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::optional<record_key> key_from_hex(std::string_view hex) {
+  record_key key{};
+  if (hex.size() != key.size() * 2) return std::nullopt;
+  for (std::size_t i = 0; i < key.size(); ++i) {
+    const int hi = hex_digit(hex[2 * i]), lo = hex_digit(hex[2 * i + 1]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    key[i] = static_cast<uint8_t>(hi * 16 + lo);
+  }
+  return key;
+}
+
 std::string to_hex(const record_key& key) {
   static constexpr char digits[] = "0123456789abcdef";
   std::string out(key.size() * 2, '0');

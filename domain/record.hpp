@@ -2,7 +2,9 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "domain/money.hpp"
@@ -28,6 +30,10 @@ using record_key = std::array<uint8_t, 32>;
 
 /// Lower-case hex of a key.
 std::string to_hex(const record_key& key);
+/// The value of one hex digit (either case), or -1 when `c` is not one.
+int hex_digit(char c);
+/// The key written as exactly 64 hex digits (either case), as `to_hex` writes it; nullopt otherwise.
+std::optional<record_key> key_from_hex(std::string_view hex);
 
 /// One usage line as reported by a DSP: normalised identifiers, exact money.
 struct royalty_record {

@@ -202,22 +202,7 @@ std::chrono::milliseconds auth_failure_delay(int failures) {
   return std::chrono::milliseconds(250LL << shift);
 }
 
-std::optional<record_key> parse_record_key(std::string_view hex) {
-  record_key key{};
-  if (hex.size() != key.size() * 2) return std::nullopt;
-  auto nibble = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  for (std::size_t i = 0; i < key.size(); ++i) {
-    int hi = nibble(hex[2 * i]), lo = nibble(hex[2 * i + 1]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    key[i] = static_cast<uint8_t>(hi * 16 + lo);
-  }
-  return key;
-}
+std::optional<record_key> parse_record_key(std::string_view hex) { return key_from_hex(hex); }
 
 bool is_loopback_address(std::string_view address) {
   std::string a(address);

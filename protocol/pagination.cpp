@@ -209,6 +209,13 @@ void append_percent_encoded(std::string& out, std::string_view text) {
   }
 }
 
+void append_query_param(std::string& target, std::string_view name, std::string_view value) {
+  target += target.find('?') == std::string::npos ? '?' : '&';
+  append_percent_encoded(target, name);
+  target += '=';
+  append_percent_encoded(target, value);
+}
+
 std::string initial_cursor(const endpoint_config& ep) {
   switch (ep.pagination.style) {
     case pagination_style::offset:
@@ -243,14 +250,7 @@ std::string request_target(const endpoint_config& ep, std::string_view cursor) {
   }
 
   std::string target = ep.path.empty() ? std::string("/") : ep.path;
-  char sep = target.find('?') == std::string::npos ? '?' : '&';
-  for (const auto& [name, value] : params) {
-    target += sep;
-    sep = '&';
-    append_percent_encoded(target, name);
-    target += '=';
-    append_percent_encoded(target, value);
-  }
+  for (const auto& [name, value] : params) append_query_param(target, name, value);
   return target;
 }
 

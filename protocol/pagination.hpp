@@ -23,6 +23,10 @@ namespace dspsync {
 /// Appends `text` percent-encoded for a query component (RFC 3986 unreserved characters kept).
 void append_percent_encoded(std::string& out, std::string_view text);
 
+/// Appends the query parameter `name=value` to a request target, both percent-encoded, after `?`
+/// when the target has no query yet and after `&` otherwise.
+void append_query_param(std::string& target, std::string_view name, std::string_view value);
+
 /// The cursor an endpoint starts from.
 std::string initial_cursor(const endpoint_config& ep);
 

@@ -39,15 +39,10 @@ bool whole_number(const std::string& s, int64_t& out) {
 
 std::string totals_target(const totals_config& t, const std::string& period) {
   std::string target = t.path;
-  char sep = target.find('?') == std::string::npos ? '?' : '&';
   for (const auto& [name, raw] : t.query) {  // std::map: sorted by name
     std::string value = raw;
     for (std::size_t at; (at = value.find("{period}")) != std::string::npos;) value.replace(at, 8, period);
-    target += sep;
-    sep = '&';
-    append_percent_encoded(target, name);
-    target += '=';
-    append_percent_encoded(target, value);
+    append_query_param(target, name, value);
   }
   return target;
 }

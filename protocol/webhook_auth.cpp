@@ -24,13 +24,6 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 }  // namespace
 
 hmac_sha256::hmac_sha256(std::string key) : key_(std::move(key)) {}
@@ -72,14 +65,7 @@ std::optional<record_key> parse_webhook_signature(std::string_view text) {
   text = trim(text);
   constexpr std::string_view prefix = "sha256=";
   if (text.substr(0, prefix.size()) == prefix) text.remove_prefix(prefix.size());
-  record_key out{};
-  if (text.size() != 2 * out.size()) return std::nullopt;
-  for (std::size_t i = 0; i < out.size(); ++i) {
-    const int hi = hex_value(text[2 * i]), lo = hex_value(text[2 * i + 1]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    out[i] = static_cast<uint8_t>(hi * 16 + lo);
-  }
-  return out;
+  return key_from_hex(text);
 }
 
 bool same_mac(const record_key& a, const record_key& b) {

@@ -15,29 +15,10 @@
 
 #include "domain/idempotency.hpp"
 #include "storage/ledger_store.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace dspsync {
 namespace {
-
-/// A fresh directory under /tmp, removed with everything in it when the object goes.
-class scratch_dir {
- public:
-  scratch_dir() {
-    char tmpl[] = "/tmp/dspsync-write-faults-XXXXXX";
-    const char* made = ::mkdtemp(tmpl);
-    if (made != nullptr) path_ = made;
-  }
-  ~scratch_dir() {
-    std::error_code ec;
-    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
-  }
-  scratch_dir(const scratch_dir&) = delete;
-  scratch_dir& operator=(const scratch_dir&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 std::unique_ptr<ledger_store> open_store(const std::string& dir) {
   ledger_options opts;
@@ -91,7 +72,7 @@ struct switchable_fault {
 };
 
 TEST(ledger_write_faults, a_commit_failing_for_a_full_map_stores_nothing_and_says_how_to_fix_it) {
-  scratch_dir dir;
+  test::temp_dir dir;
   auto store = open_store(dir.path());
   ASSERT_TRUE(store);
   auto fault = std::make_shared<switchable_fault>();
@@ -132,7 +113,7 @@ TEST(ledger_write_faults, a_commit_failing_for_a_full_map_stores_nothing_and_say
 }
 
 TEST(ledger_write_faults, every_write_path_sees_the_fault_and_no_read_asks_it) {
-  scratch_dir dir;
+  test::temp_dir dir;
   auto store = open_store(dir.path());
   ASSERT_TRUE(store);
   auto fault = std::make_shared<switchable_fault>();
@@ -176,7 +157,7 @@ TEST(ledger_write_faults, a_read_ahead_page_is_refused_when_its_sources_first_pa
   // The first page's commit failed; the page read ahead after it reaches the ledger on its own.
   // With no checkpoint to fence against, storing it would move the cursor past the first page's
   // records for good.
-  scratch_dir dir;
+  test::temp_dir dir;
   auto store = open_store(dir.path());
   ASSERT_TRUE(store);
   auto p1 = page("s", "", "c1", {"t1", "t2"});
