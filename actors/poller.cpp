@@ -345,6 +345,7 @@ void on_response(self_ptr self, const response_ptr& res) {
   auto& st = self->state;
   if (!st.fetching) return;
   st.fetching = false;
+  if (st.setup.budget) st.setup.budget->answered(now_ns(self));  // the DSP has charged it by now
   if (st.discard_response || st.setup.paused || st.stopping) {
     // Abandoned (pause, stop, or its cursor came from a page that was dropped).
     st.discard_response = false;

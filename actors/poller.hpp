@@ -46,6 +46,12 @@ struct poller_setup {
 struct poller_state {
   static inline const char* name = "poller";
   explicit poller_state() : breaker(5, 30'000'000'000) {}
+  poller_state(const poller_state&) = delete;
+  poller_state& operator=(const poller_state&) = delete;
+  /// A request still in flight when the poller ends gives its budget token back as charged.
+  ~poller_state() {
+    if (fetching && setup.budget) setup.budget->abandoned();
+  }
   poller_setup setup;
   circuit_breaker breaker;
   /// The authentication header value; never logged, never in status.

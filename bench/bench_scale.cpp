@@ -1,7 +1,8 @@
 // Scale benchmark (issue #7, "Scale"): what one process costs per configured endpoint, and how long
 // the engine takes from start to its first request on a large ledger. Prints its figures.
 //
-//   bench_scale [--endpoints N] [--ledger-records N] [--keep DIR]
+//   bench_scale [--endpoints N] [--ledger-records N] [--budget-endpoints N] [--budget-seconds S]
+//               [--keep DIR]
 //
 // 1. Idle endpoints: N endpoints (default 10,000), each with a one-page recording on one replay
 //    server on 127.0.0.1 and an hourly schedule, in one in-process engine. After every endpoint has
@@ -12,6 +13,9 @@
 //    in-process from a generated recording, durable, 64 pages per transaction), then the time from
 //    engine::start() to the first request the replay server receives, against the same figure on
 //    an empty ledger measured in the same run.
+// 3. Rate budgets: N endpoints (default 50) with rate budgets, 10 of them sharing one group budget,
+//    against a replay server that enforces the same budgets and answers 429 beyond them, for S
+//    seconds (default 60): the share of each budget used and the number of 429s.
 
 #include <chrono>
 #include <cstdio>
@@ -23,6 +27,7 @@
 #include <vector>
 
 #include "actors/engine.hpp"
+#include "protocol/fault_plan.hpp"
 #include "protocol/log.hpp"
 #include "protocol/page_mapper.hpp"
 #include "protocol/pagination.hpp"
@@ -201,10 +206,113 @@ double startup_to_first_poll(const std::string& dir) {
   return took;
 }
 
+/// One endpoint of the budget run, or a group of them, and the quota its requests go against.
+struct budgeted {
+  std::string prefix;  // the server's quota covers this path prefix
+  double rate = 0;
+  int burst = 1;
+  std::size_t endpoints = 0;
+};
+
+/// `n` endpoints with rate budgets against a replay server that enforces the same budgets, for
+/// `seconds`: the share of each budget used (requests served / (rate * seconds + burst)) and the
+/// 429s. Endpoints 0..n-11 have budgets of their own (2..10 requests/s, bursts 1..4); the last 10
+/// (when n >= 20) share one group budget of 20 requests/s, burst 5, as one DSP's quota. Each has
+/// more pages than its budget allows in the time, so it is never idle for want of work.
+void budget_run(std::size_t n, double seconds, const std::string& dir) {
+  const std::size_t grouped = n >= 20 ? 10 : 0;
+  std::vector<budgeted> quotas;
+  std::vector<recording> recs;
+  for (std::size_t i = 0; i < n; ++i) {
+    const bool in_group = i >= n - grouped;
+    const double rate = in_group ? 20.0 : 2.0 + static_cast<double>(i % 9);
+    const int burst = in_group ? 5 : 1 + static_cast<int>(i % 4);
+    const std::string name = "bud-" + std::to_string(i);
+    const std::string path = in_group ? "/v1/grp/" + name : "/v1/" + name;
+    if (!in_group)
+      quotas.push_back({path, rate, burst, 1});
+    else if (i == n - grouped)
+      quotas.push_back({"/v1/grp", rate, burst, grouped});
+    recording_options ro;
+    ro.style = pagination_style::cursor;
+    ro.page_size = 10;
+    ro.records = static_cast<std::size_t>((rate * seconds + burst) * 1.5 + 10) * ro.page_size;
+    ro.seed = 100 + i;
+    ro.endpoint_name = name;
+    ro.dsp = "budgetdsp";
+    ro.path = path;
+    recording r = generate_recording(ro);
+    r.endpoint.rate.requests_per_second = rate;
+    r.endpoint.rate.burst = burst;
+    if (in_group) r.endpoint.rate.group = "shared-dsp";
+    recs.push_back(std::move(r));
+  }
+  fault_plan plan;
+  for (const auto& q : quotas) plan.quotas.push_back({q.prefix, q.rate, static_cast<double>(q.burst)});
+  std::vector<har_archive> hars;
+  for (const auto& r : recs) hars.push_back(r.har);
+  replay_options ro;
+  ro.faults = std::move(plan);
+  auto server = replay_server::start(std::move(hars), std::move(ro));
+  if (!server) throw std::runtime_error(server.error().message);
+  engine_config cfg;
+  cfg.data_dir = dir;
+  for (auto& r : recs) {
+    r.endpoint.base_url = (*server)->origin();
+    cfg.endpoints.push_back(std::move(r.endpoint));
+  }
+  const auto t0 = std::chrono::system_clock::now();
+  auto eng = engine::start(cfg);
+  if (!eng) throw std::runtime_error(eng.error().message);
+  // A measurement window, not synchronisation: the engine runs for `seconds` and is stopped.
+  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+  const auto t_end = t0 + std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                              std::chrono::duration<double>(seconds));
+  (*eng)->stop();
+  const auto log = (*server)->request_log();
+  std::vector<std::size_t> served(quotas.size(), 0);
+  std::size_t throttled = 0, other = 0;
+  for (const auto& e : log) {
+    if (e.status == 429) ++throttled;
+    if (e.status != 200) {
+      if (e.status != 429) ++other;
+      continue;
+    }
+    if (e.at >= t_end) continue;
+    for (std::size_t q = 0; q < quotas.size(); ++q)
+      if (under_path_prefix(e.target, quotas[q].prefix)) ++served[q];
+  }
+  double worst = 1e9, sum_used = 0, sum_budget = 0;
+  std::string worst_name;
+  for (std::size_t q = 0; q < quotas.size(); ++q) {
+    const double budget = quotas[q].rate * seconds + quotas[q].burst;
+    const double share = static_cast<double>(served[q]) / budget;
+    sum_used += static_cast<double>(served[q]);
+    sum_budget += budget;
+    if (share < worst) {
+      worst = share;
+      worst_name = quotas[q].prefix;
+    }
+  }
+  std::printf("  %zu endpoints (%zu with budgets of their own, %zu sharing one group budget) for %.0f s\n", n,
+              n - grouped, grouped, seconds);
+  std::printf("  requests served within budget: %.0f of %.0f allowed = %.2f%% overall; lowest %.2f%% (%s)\n",
+              sum_used, sum_budget, 100.0 * sum_used / sum_budget, 100.0 * worst, worst_name.c_str());
+  for (std::size_t q = 0; q < quotas.size(); ++q)
+    if (quotas[q].endpoints > 1)
+      std::printf("  group %s (%zu endpoints, %.0f/s, burst %d): %zu of %.0f = %.2f%%\n", quotas[q].prefix.c_str(),
+                  quotas[q].endpoints, quotas[q].rate, quotas[q].burst, served[q],
+                  quotas[q].rate * seconds + quotas[q].burst,
+                  100.0 * static_cast<double>(served[q]) / (quotas[q].rate * seconds + quotas[q].burst));
+  std::printf("  429s answered: %zu; other non-200 answers: %zu (of %zu requests)\n", throttled, other, log.size());
+  std::printf("  target: >= 99%% of every budget, zero 429s\n");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::size_t endpoints = 10'000, ledger_records = 5'000'000;
+  std::size_t endpoints = 10'000, ledger_records = 5'000'000, budget_endpoints = 50;
+  double budget_seconds = 60;
   std::string keep;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -213,10 +321,15 @@ int main(int argc, char** argv) {
       endpoints = std::stoull(next());
     else if (a == "--ledger-records")
       ledger_records = std::stoull(next());
+    else if (a == "--budget-endpoints")
+      budget_endpoints = std::stoull(next());
+    else if (a == "--budget-seconds")
+      budget_seconds = std::stod(next());
     else if (a == "--keep")
       keep = next();
     else {
-      std::cerr << "usage: bench_scale [--endpoints N] [--ledger-records N] [--keep DIR]\n";
+      std::cerr << "usage: bench_scale [--endpoints N] [--ledger-records N] [--budget-endpoints N] "
+                   "[--budget-seconds S] [--keep DIR]\n";
       return 2;
     }
   }
@@ -235,6 +348,10 @@ int main(int argc, char** argv) {
       idle_cost(1, dir + "/idle-1");
       idle_cost(endpoints, dir + "/idle-n");
       std::printf("  target: <= 16 KiB per endpoint\n");
+    }
+    if (budget_endpoints > 0) {
+      std::printf("rate budgets against a server that enforces them (429 beyond):\n");
+      budget_run(budget_endpoints, budget_seconds, dir + "/budgets");
     }
     if (ledger_records > 0) {
       std::printf("start-up to first poll:\n");

@@ -47,7 +47,7 @@ class plan_reader {
   expected<fault_plan> read(const json::value& doc) {
     const json::object* root = doc.if_object();
     if (root == nullptr) return fail("(document)", "expected an object");
-    if (!known_fields(*root, "", {"seed", "faults", "comment"})) return *error_;
+    if (!known_fields(*root, "", {"seed", "faults", "quotas", "comment"})) return *error_;
     fault_plan plan;
     if (const json::value* seed = root->if_contains("seed")) {
       auto n = integer(*seed, "seed", 0, INT64_MAX);
@@ -61,6 +61,15 @@ class plan_reader {
       auto f = read_fault(list[i], "faults[" + std::to_string(i) + "]");
       if (!f) return *error_;
       plan.faults.push_back(std::move(*f));
+    }
+    if (const json::value* quotas = root->if_contains("quotas")) {
+      if (!quotas->is_array()) return fail("quotas", "expected an array");
+      const json::array& qs = quotas->get_array();
+      for (std::size_t i = 0; i < qs.size(); ++i) {
+        auto q = read_quota(qs[i], "quotas[" + std::to_string(i) + "]");
+        if (!q) return *error_;
+        plan.quotas.push_back(std::move(*q));
+      }
     }
     return plan;
   }
@@ -93,6 +102,45 @@ class plan_reader {
       return std::nullopt;
     }
     return n;
+  }
+
+  std::optional<double> positive(const json::value& v, const std::string& path, double lo) {
+    if (!v.is_number() || !(v.to_number<double>() >= lo) || v.to_number<double>() > 1e9) {
+      fail(path, "expected a number in " + json::serialize(json::value(lo)) + "..1e9, got " + json::serialize(v));
+      return std::nullopt;
+    }
+    return v.to_number<double>();
+  }
+
+  std::optional<quota> read_quota(const json::value& v, const std::string& path) {
+    const json::object* o = v.if_object();
+    if (o == nullptr) {
+      fail(path, "expected an object");
+      return std::nullopt;
+    }
+    if (!known_fields(*o, path, {"path_prefix", "requests_per_second", "burst", "comment"})) return std::nullopt;
+    quota q;
+    if (const json::value* p = o->if_contains("path_prefix")) {
+      if (!p->is_string() || p->get_string().empty() || p->get_string()[0] != '/') {
+        fail(path + ".path_prefix", "expected a path starting with \"/\"");
+        return std::nullopt;
+      }
+      q.path_prefix = std::string(p->get_string());
+    }
+    const json::value* rate = o->if_contains("requests_per_second");
+    if (rate == nullptr) {
+      fail(path + ".requests_per_second", "expected a number above 0, got nothing");
+      return std::nullopt;
+    }
+    auto r = positive(*rate, path + ".requests_per_second", 1e-6);
+    if (!r) return std::nullopt;
+    q.requests_per_second = *r;
+    if (const json::value* burst = o->if_contains("burst")) {
+      auto b = positive(*burst, path + ".burst", 1.0);
+      if (!b) return std::nullopt;
+      q.burst = *b;
+    }
+    return q;
   }
 
   std::optional<fault> read_fault(const json::value& v, const std::string& path) {
@@ -287,6 +335,32 @@ std::optional<fault> fault_plan::decide(uint64_t ordinal, std::string_view targe
     if (fires) chosen = f;
   }
   return chosen;
+}
+
+std::optional<fault> fault_plan::enforce_quotas(std::string_view target, int64_t now_ns) {
+  if (buckets_.size() != quotas.size()) {
+    buckets_.clear();
+    for (const auto& q : quotas) buckets_.push_back(token_bucket::full(q.requests_per_second, q.burst, now_ns));
+  }
+  int64_t wait = 0;
+  for (std::size_t i = 0; i < quotas.size(); ++i) {
+    if (!quotas[i].path_prefix.empty() && !under_path_prefix(target, quotas[i].path_prefix)) continue;
+    buckets_[i].refill(now_ns);
+    wait = std::max(wait, buckets_[i].wait_ns(now_ns));
+  }
+  if (wait > 0) {
+    fault f;
+    f.kind = fault_kind::status;
+    f.status = 429;
+    // Whole seconds, rounded up; the bucket's own rounding (a nanosecond) is not a second more.
+    const int64_t seconds = std::max<int64_t>(1, (wait + 999'999'000) / 1'000'000'000);
+    f.headers.emplace_back("Retry-After", std::to_string(seconds));
+    return f;
+  }
+  for (std::size_t i = 0; i < quotas.size(); ++i)
+    if (quotas[i].path_prefix.empty() || under_path_prefix(target, quotas[i].path_prefix))
+      buckets_[i].try_take(now_ns);
+  return std::nullopt;
 }
 
 expected<fault_plan> parse_fault_plan(std::string_view json_text, std::string_view source) {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "domain/expected.hpp"
+#include "domain/rate_budget.hpp"
 
 namespace dspsync {
 
@@ -28,6 +29,9 @@ namespace dspsync {
 //       {"at": [15], "kind": "malformed_json"},
 //       {"at": [17], "kind": "repeat_previous"},
 //       {"probability": 0.01, "kind": "reset", "path_prefix": "/v1/spotify"}
+//     ],
+//     "quotas": [
+//       {"path_prefix": "/v1/spotify", "requests_per_second": 10, "burst": 5}
 //     ] }
 //
 // Each fault has exactly one trigger:
@@ -54,6 +58,14 @@ namespace dspsync {
 //   ignored: the previous page) is served again instead of the next; the client sees the same
 //   records twice. Before anything was served on that path it has nothing to repeat, and the
 //   request is answered normally (and logged without a fault).
+//
+// `quotas` (optional) are request budgets the server enforces, the way a DSP does: each is a token
+// bucket of `requests_per_second` (> 0) refilling up to `burst` (>= 1; default 1) requests, full
+// when the server starts, covering the targets under `path_prefix` (all targets when absent).
+// Several endpoints under one prefix share its quota. A request that finds a covering quota empty
+// is answered `429` with `Retry-After` (the whole seconds until a token, at least 1) and takes
+// nothing from any quota; otherwise it takes one token from each quota covering it. An answer over
+// quota wins over any fault the plan draws for the request, and is logged as fault `quota`.
 
 /// What a fault does to a response.
 enum class fault_kind { status, delay, reset, truncate, malformed_json, repeat_previous };
@@ -79,20 +91,36 @@ struct fault {
   std::optional<std::size_t> keep_bytes;
 };
 
+/// A request budget the server enforces (see `quotas` above).
+struct quota {
+  /// Targets covered (empty: all).
+  std::string path_prefix;
+  double requests_per_second = 1.0;
+  double burst = 1.0;
+};
+
 /// A parsed fault plan. `decide` keeps the per-prefix request counts, so it is called once per
-/// request received, in order of arrival.
+/// request received, in order of arrival; `enforce_quotas` likewise keeps the quotas' buckets.
 class fault_plan {
  public:
   uint64_t seed = 0;
   std::vector<fault> faults;
+  std::vector<quota> quotas;
 
   /// The fault to apply to the `ordinal`-th request received (1-based), whose target is `target`;
   /// nullopt for none.
   std::optional<fault> decide(uint64_t ordinal, std::string_view target);
 
+  /// For a request for `target` received at `now_ns` (a monotonic clock in nanoseconds): the 429
+  /// to answer when a quota covering it is spent (nothing taken), otherwise nullopt with one token
+  /// taken from every covering quota. Buckets start full at the first call.
+  std::optional<fault> enforce_quotas(std::string_view target, int64_t now_ns);
+
  private:
   /// Requests seen per fault, for faults with a path prefix.
   std::vector<uint64_t> seen_;
+  /// One bucket per quota, made at the first `enforce_quotas`.
+  std::vector<token_bucket> buckets_;
 };
 
 /// True when `target` is `prefix` or lies under it on a path-segment boundary.

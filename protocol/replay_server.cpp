@@ -298,7 +298,17 @@ class session : public std::enable_shared_from_this<session> {
     std::optional<fault> f;
     {
       std::lock_guard<std::mutex> lock(book_->mutex);
-      if (book_->faults) f = book_->faults->decide(book_->log.size() + 1, target);
+      bool over_quota = false;
+      if (book_->faults) {
+        f = book_->faults->decide(book_->log.size() + 1, target);
+        const auto now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                std::chrono::steady_clock::now().time_since_epoch())
+                                .count();
+        if (auto q = book_->faults->enforce_quotas(target, now_ns)) {
+          f = std::move(q);
+          over_quota = true;
+        }
+      }
       if (f && f->kind == fault_kind::repeat_previous) {
         auto it = page ? book_->last_served.find(*page) : book_->last_served.end();
         if (it != book_->last_served.end()) {
@@ -319,8 +329,8 @@ class session : public std::enable_shared_from_this<session> {
           }
         }
       }
-      book_->log.push_back(
-          {received, method, target, logged_status(f, found), f ? to_string(f->kind) : std::string()});
+      book_->log.push_back({received, method, target, logged_status(f, found),
+                            over_quota ? std::string("quota") : f ? to_string(f->kind) : std::string()});
     }
     book_->logged.notify_all();
     build_response(f, found, method, target, received);

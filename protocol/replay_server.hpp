@@ -23,7 +23,8 @@ struct replay_request_log_entry {
   std::string target;
   /// Status code served (404 when nothing was recorded for the request; 0 for a reset).
   int status = 0;
-  /// The fault applied (`to_string(fault_kind)`), empty when none.
+  /// The fault applied (`to_string(fault_kind)`, or `quota` for a 429 over a plan's quota), empty
+  /// when none.
   std::string fault;
 };
 
@@ -34,7 +35,7 @@ struct replay_options {
   uint16_t port = 0;
   /// I/O threads.
   int threads = 1;
-  /// Faults to inject (see protocol/fault_plan.hpp); none when empty.
+  /// Faults to inject and quotas to enforce (see protocol/fault_plan.hpp); none when empty.
   std::optional<fault_plan> faults;
 };
 

@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include "actors/actors.hpp"
+#include "actors/budget.hpp"
+#include "domain/backoff.hpp"
 #include "domain/timefmt.hpp"
 #include "tests/actors/sim_fixture.hpp"
 
@@ -42,6 +44,108 @@ void expect_within_budget(const std::vector<caf::actor_clock::time_point>& times
       ASSERT_LE(static_cast<double>(j - i + 1), allowed + 1e-9)
           << "requests " << i << ".." << j << " within " << seconds << " s";
     }
+}
+
+/// `clients` pollers sharing one budget against a DSP that enforces the same budget on arrival,
+/// each with one request in flight at a time and sending as soon as the budget grants. The first
+/// request of each takes 20 ms to arrive (connection set-up); later ones 50 to 550 us each way, all
+/// drawn from `seed`. Returns the requests the DSP refused; `served` gets those it accepted within
+/// `duration_ns`.
+struct budget_run {
+  int refused = 0, served = 0;
+};
+budget_run against_an_enforcing_dsp(double rate, double burst, int clients, uint64_t seed, int64_t duration_ns,
+                                    bool charge_on_answer) {
+  constexpr int64_t ms = 1'000'000;
+  const int64_t start = 1'000'000'000;
+  shared_budget budget(rate, burst, start);
+  token_bucket naive = token_bucket::full(rate, burst, start);  // charged on sending
+  token_bucket dsp = token_bucket::full(rate, burst, 0);       // started earlier: full as well
+  uint64_t rng = seed;
+  struct client {
+    int64_t next_try;     // when it asks the budget next
+    int64_t answered_at;  // its request in flight is answered then (0: none)
+    bool first = true;
+  };
+  std::vector<client> cs(static_cast<std::size_t>(clients), client{start, 0});
+  budget_run out;
+  for (;;) {
+    // The next event: the earliest answer or attempt.
+    std::size_t who = 0;
+    int64_t at = INT64_MAX;
+    bool is_answer = false;
+    for (std::size_t i = 0; i < cs.size(); ++i) {
+      const bool ans = cs[i].answered_at != 0;
+      const int64_t t = ans ? cs[i].answered_at : cs[i].next_try;
+      if (t < at) {
+        at = t;
+        who = i;
+        is_answer = ans;
+      }
+    }
+    if (at >= start + duration_ns) return out;
+    client& c = cs[who];
+    if (is_answer) {
+      if (charge_on_answer) budget.answered(at);
+      c.answered_at = 0;
+      c.next_try = at;
+      continue;
+    }
+    int64_t wait = 0;
+    if (charge_on_answer) {
+      wait = budget.acquire(at);
+    } else if (!naive.try_take(at)) {
+      wait = std::max<int64_t>(1, naive.wait_ns(at));
+    }
+    if (wait > 0) {
+      c.next_try = at + wait;
+      continue;
+    }
+    const int64_t there = c.first ? 20 * ms : 50'000 + static_cast<int64_t>(splitmix64(rng) % 500'000);
+    const int64_t back = 50'000 + static_cast<int64_t>(splitmix64(rng) % 500'000);
+    c.first = false;
+    if (dsp.try_take(at + there))
+      ++out.served;
+    else
+      ++out.refused;
+    c.answered_at = at + there + back;
+  }
+}
+
+TEST(politeness, a_budget_charged_on_answer_never_runs_ahead_of_the_dsps) {
+  struct config {
+    double rate, burst;
+    int clients;
+  };
+  for (const config c : {config{6, 1, 1}, config{10, 1, 1}, config{4, 3, 1}, config{12, 4, 1}, config{20, 5, 10},
+                         config{50, 2, 4}, config{2, 1, 3}}) {
+    for (uint64_t seed : {1u, 2u, 3u}) {
+      const auto r = against_an_enforcing_dsp(c.rate, c.burst, c.clients, seed, 60'000'000'000, true);
+      const std::string what = std::to_string(c.rate) + "/s burst " + std::to_string(c.burst) + ", " +
+                               std::to_string(c.clients) + " clients, seed " + std::to_string(seed);
+      EXPECT_EQ(r.refused, 0) << what;
+      // Nearly the minute's whole budget (rate * 60 + burst) is used; with a burst of 1 each
+      // request also waits for the previous answer (a round trip), and the first for the set-up.
+      EXPECT_GE(r.served, static_cast<int>(0.99 * (c.rate * 60 + c.burst))) << what;
+    }
+  }
+  // Charged on sending, the budget runs ahead of the DSP's by the first request's latency, and the
+  // DSP refuses requests: both a lone endpoint with a burst of 1 and a group's opening burst.
+  EXPECT_GT(against_an_enforcing_dsp(6, 1, 1, 1, 60'000'000'000, false).refused, 0);
+  EXPECT_GT(against_an_enforcing_dsp(20, 5, 10, 1, 60'000'000'000, false).refused, 0);
+}
+
+TEST(politeness, a_request_abandoned_in_flight_gives_its_token_back_as_charged) {
+  shared_budget b(1.0, 2.0, 0);
+  EXPECT_EQ(b.acquire(0), 0);
+  EXPECT_EQ(b.acquire(0), 0);
+  EXPECT_EQ(b.in_flight(), 2);
+  EXPECT_GT(b.acquire(0), 0);  // both tokens are held by the requests in flight
+  b.abandoned();
+  b.answered(0);
+  EXPECT_EQ(b.in_flight(), 0);
+  EXPECT_GT(b.acquire(500'000'000), 0);  // both were charged: the next token accrues at 1 s
+  EXPECT_EQ(b.acquire(1'000'000'000), 0);
 }
 
 TEST(politeness, the_rate_budget_holds_in_every_window) {

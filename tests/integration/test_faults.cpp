@@ -173,5 +173,59 @@ TEST(faults, a_fault_plan_run_ends_identical_to_a_clean_run_and_the_client_kept_
   }
 }
 
+TEST(faults, against_a_dsp_enforcing_the_same_budgets_no_request_is_refused) {
+  // Three endpoints: one alone with a burst of 1 (the case most sensitive to latency), two sharing
+  // one group budget; the server enforces the same budgets and answers 429 beyond them.
+  std::vector<recording> recs;
+  for (int i = 0; i < 3; ++i) {
+    recording_options ro;
+    ro.style = pagination_style::cursor;
+    ro.records = 400;
+    ro.page_size = 10;
+    ro.seed = 90 + static_cast<uint64_t>(i);
+    ro.endpoint_name = "q-" + std::to_string(i);
+    ro.dsp = "qdsp";
+    ro.path = i == 0 ? "/v1/q-0" : "/v1/group/q-" + std::to_string(i);
+    recs.push_back(generate_recording(ro));
+  }
+  auto plan = parse_fault_plan(R"({"faults": [], "quotas": [
+      {"path_prefix": "/v1/q-0", "requests_per_second": 40, "burst": 1},
+      {"path_prefix": "/v1/group", "requests_per_second": 50, "burst": 4}]})",
+                               "quotas");
+  ASSERT_TRUE(plan) << plan.error().message;
+  std::vector<har_archive> hars;
+  for (const auto& r : recs) hars.push_back(r.har);
+  replay_options opts;
+  opts.faults = std::move(*plan);
+  auto server = replay_server::start(hars, std::move(opts));
+  ASSERT_TRUE(server) << server.error().message;
+  temp_dir dir;
+  engine_config cfg;
+  cfg.data_dir = dir.path();
+  for (auto r : recs) {
+    r.endpoint.base_url = (*server)->origin();
+    const bool grouped = r.endpoint.name != "q-0";
+    r.endpoint.rate.requests_per_second = grouped ? 50 : 40;
+    r.endpoint.rate.burst = grouped ? 4 : 1;
+    if (grouped) r.endpoint.rate.group = "qdsp";
+    cfg.endpoints.push_back(r.endpoint);
+  }
+  run(cfg);
+  const auto log = (*server)->request_log();
+  std::size_t refused = 0;
+  for (const auto& e : log) refused += e.status == 429 ? 1 : 0;
+  EXPECT_EQ(refused, 0u) << "of " << log.size() << " requests";
+  EXPECT_GE(log.size(), 120u);  // every page of the three recordings (40 each) was asked for
+  ledger_options lo;
+  lo.dir = dir.path();
+  lo.read_only = true;
+  auto store = std::move(*ledger_store::open(lo));
+  for (const auto& r : recs) {
+    auto cp = store->checkpoint(r.endpoint.name);
+    ASSERT_TRUE(cp && *cp) << r.endpoint.name;
+    EXPECT_EQ((*cp)->records_in, r.expected.records_in) << r.endpoint.name;
+  }
+}
+
 }  // namespace
 }  // namespace dspsync::test

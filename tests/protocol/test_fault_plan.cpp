@@ -124,6 +124,80 @@ TEST(fault_plan, errors_name_the_field) {
   EXPECT_EQ(missing.error().code, ec::io_failure);
 }
 
+TEST(fault_plan, quotas_parse_and_errors_name_the_field) {
+  auto plan = parse_fault_plan(R"({"faults":[], "quotas":[
+      {"path_prefix":"/v1/spotify", "requests_per_second":10, "burst":5},
+      {"requests_per_second":0.5, "comment":"the whole server"}]})",
+                               "q.json");
+  ASSERT_TRUE(plan) << plan.error().message;
+  ASSERT_EQ(plan->quotas.size(), 2u);
+  EXPECT_EQ(plan->quotas[0].path_prefix, "/v1/spotify");
+  EXPECT_EQ(plan->quotas[0].requests_per_second, 10.0);
+  EXPECT_EQ(plan->quotas[0].burst, 5.0);
+  EXPECT_EQ(plan->quotas[1].path_prefix, "");
+  EXPECT_EQ(plan->quotas[1].burst, 1.0);
+
+  const std::pair<const char*, const char*> cases[] = {
+      {R"({"faults":[], "quotas":{}})", "q: quotas: expected an array"},
+      {R"({"faults":[], "quotas":[3]})", "q: quotas[0]: expected an object"},
+      {R"({"faults":[], "quotas":[{"burst":2}]})",
+       "q: quotas[0].requests_per_second: expected a number above 0, got nothing"},
+      {R"({"faults":[], "quotas":[{"requests_per_second":0}]})",
+       "q: quotas[0].requests_per_second: expected a number in"},
+      {R"({"faults":[], "quotas":[{"requests_per_second":"5"}]})",
+       "q: quotas[0].requests_per_second: expected a number in"},
+      {R"({"faults":[], "quotas":[{"requests_per_second":5, "burst":0.5}]})",
+       "q: quotas[0].burst: expected a number in 1"},
+      {R"({"faults":[], "quotas":[{"requests_per_second":5, "path_prefix":"v1"}]})",
+       "q: quotas[0].path_prefix: expected a path starting with \"/\""},
+      {R"({"faults":[], "quotas":[{"requests_per_second":5, "rate":1}]})", "q: quotas[0].rate: unknown field"},
+  };
+  for (const auto& [json, message] : cases) {
+    auto p = parse_fault_plan(json, "q");
+    ASSERT_FALSE(p) << json;
+    EXPECT_EQ(p.error().message.rfind(message, 0), 0u) << json << "\n  got: " << p.error().message;
+  }
+}
+
+TEST(fault_plan, quotas_grant_the_budget_and_answer_429_beyond_it) {
+  auto plan = parse_fault_plan(R"({"faults":[], "quotas":[
+      {"path_prefix":"/v1/a", "requests_per_second":2, "burst":3},
+      {"path_prefix":"/v1/shared", "requests_per_second":1, "burst":1}]})",
+                               "q");
+  ASSERT_TRUE(plan);
+  constexpr int64_t s = 1'000'000'000;
+  const int64_t t0 = 5 * s;
+  // The burst first, then nothing until a token accrues (0.5 s at 2/s): Retry-After rounds up to 1.
+  for (int i = 0; i < 3; ++i) EXPECT_FALSE(plan->enforce_quotas("/v1/a?page=" + std::to_string(i), t0)) << i;
+  auto over = plan->enforce_quotas("/v1/a?page=3", t0);
+  ASSERT_TRUE(over);
+  EXPECT_EQ(over->kind, fault_kind::status);
+  EXPECT_EQ(over->status, 429);
+  ASSERT_EQ(over->headers.size(), 1u);
+  EXPECT_EQ(over->headers[0], (std::pair<std::string, std::string>{"Retry-After", "1"}));
+  EXPECT_TRUE(plan->enforce_quotas("/v1/a", t0 + s / 2 - 1));  // a refused request takes nothing
+  EXPECT_FALSE(plan->enforce_quotas("/v1/a", t0 + s / 2));
+  EXPECT_TRUE(plan->enforce_quotas("/v1/a", t0 + s / 2));
+  // Over 10 s at the rate: exactly rate * 10 more granted.
+  int granted = 0;
+  for (int64_t t = t0 + s / 2; t <= t0 + s / 2 + 10 * s; t += s / 100)
+    if (!plan->enforce_quotas("/v1/a", t)) ++granted;
+  EXPECT_EQ(granted, 20);
+  // Other paths are not covered; two endpoints under one prefix share its quota.
+  EXPECT_FALSE(plan->enforce_quotas("/v1/b", t0));
+  EXPECT_FALSE(plan->enforce_quotas("/v1/shared/x", t0));
+  auto shared = plan->enforce_quotas("/v1/shared/y", t0);
+  ASSERT_TRUE(shared);
+  EXPECT_EQ(shared->headers[0].second, "1");
+  // A slow quota says how many whole seconds to wait.
+  auto slow = parse_fault_plan(R"({"faults":[], "quotas":[{"requests_per_second":0.25}]})", "q");
+  ASSERT_TRUE(slow);
+  EXPECT_FALSE(slow->enforce_quotas("/x", t0));
+  auto wait = slow->enforce_quotas("/x", t0 + s);
+  ASSERT_TRUE(wait);
+  EXPECT_EQ(wait->headers[0].second, "3");
+}
+
 TEST(fault_plan, path_prefix_matches_on_segment_boundaries) {
   EXPECT_TRUE(under_path_prefix("/v1/spotify", "/v1/spotify"));
   EXPECT_TRUE(under_path_prefix("/v1/spotify/streams", "/v1/spotify"));
@@ -304,6 +378,25 @@ TEST(replay_faults, status_fault_with_retry_after_keeps_the_page_for_the_retry) 
   EXPECT_EQ(log[1].fault, "");
   EXPECT_EQ(log[3].status, 503);
   EXPECT_EQ(log[4].fault, "");
+}
+
+TEST(replay_faults, a_quota_answers_429_beyond_its_budget_and_wins_over_faults) {
+  // A rate of one request per 1000 s: after the burst of 2, nothing more within the test.
+  auto server = start_with(R"({"faults":[{"at":[3], "kind":"status", "status":503}],
+      "quotas":[{"path_prefix":"/v1/streams", "requests_per_second":0.001, "burst":2}]})");
+  ASSERT_TRUE(server);
+  client c(server->port());
+  EXPECT_EQ(c.fetch("/v1/streams?page=1").body(), page1);
+  EXPECT_EQ(c.fetch("/v1/streams?page=2").body(), page2);
+  auto over = c.fetch("/v1/streams?page=3");
+  EXPECT_EQ(over.result_int(), 429u);
+  EXPECT_EQ(over[http::field::retry_after], "1000");
+  EXPECT_EQ(c.fetch("/v1/other").body(), R"({"other":true})");  // not under the quota
+  const auto log = server->request_log();
+  ASSERT_EQ(log.size(), 4u);
+  EXPECT_EQ(log[2].status, 429);
+  EXPECT_EQ(log[2].fault, "quota");
+  EXPECT_EQ(log[3].fault, "");
 }
 
 TEST(replay_faults, delay_serves_late_without_blocking_other_connections) {

@@ -1,0 +1,136 @@
+// Ledger growth benchmark (issue #7, "no collapse as the index grows"): durable commit throughput
+// of the ledger alone, measured in windows as the ledger grows. Prints one line per window.
+//
+//   bench_ledger_growth [--records N] [--window N] [--pages-per-commit N] [--keep DIR]
+//
+// A cursor-style recording of N records (default 5,000,000; pages of 1000) is generated and mapped
+// window by window outside the timing; each window's pages are then committed into one durable
+// ledger, `--pages-per-commit` pages per write transaction (default 16: what the ledger actor's group
+// commit reaches under full load). For every window it prints the ledger's size before the window,
+// the window's records/s (wall) and the ratio against the first window, which is the baseline of
+// the same run.
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "protocol/page_mapper.hpp"
+#include "protocol/pagination.hpp"
+#include "protocol/recording.hpp"
+#include "storage/ledger_store.hpp"
+
+namespace {
+
+using namespace dspsync;
+using steady = std::chrono::steady_clock;
+
+/// Bytes this process has passed to write(2) and its kin so far (`wchar` of /proc/self/io): LMDB
+/// writes every dirty page of a transaction at commit, so this is what each commit rewrote.
+uint64_t bytes_written() {
+  std::FILE* f = std::fopen("/proc/self/io", "r");
+  if (!f) return 0;
+  char line[128];
+  unsigned long long v = 0;
+  while (std::fgets(line, sizeof line, f))
+    if (std::sscanf(line, "wchar: %llu", &v) == 1) break;
+  std::fclose(f);
+  return v;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::size_t records = 5'000'000, window = 250'000, per_commit = 16;
+  std::string keep;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
+    if (a == "--records")
+      records = std::stoull(next());
+    else if (a == "--window")
+      window = std::stoull(next());
+    else if (a == "--pages-per-commit")
+      per_commit = std::stoull(next());
+    else if (a == "--keep")
+      keep = next();
+    else {
+      std::cerr << "usage: bench_ledger_growth [--records N] [--window N] [--pages-per-commit N] [--keep DIR]\n";
+      return 2;
+    }
+  }
+  if (window == 0 || per_commit == 0) {
+    std::cerr << "bench_ledger_growth: --window and --pages-per-commit must be at least 1\n";
+    return 2;
+  }
+  const auto dir = keep.empty() ? (std::filesystem::temp_directory_path() / "dspsync-bench-growth").string() : keep;
+  std::filesystem::remove_all(dir);
+
+  recording_options ro;
+  ro.style = pagination_style::cursor;
+  ro.records = records;
+  ro.page_size = 1000;
+  ro.seed = 11;
+  ro.endpoint_name = "growth";
+  ro.dsp = "growthdsp";
+  ro.path = "/v1/growth";
+  const auto rec = generate_recording(ro);
+
+  ledger_options lo;
+  lo.dir = dir;
+  auto store = ledger_store::open(lo);
+  if (!store) {
+    std::cerr << "bench_ledger_growth: " << store.error().message << "\n";
+    return 1;
+  }
+  page_mapper mapper(rec.endpoint, territory_options{});
+  std::string cursor = initial_cursor(rec.endpoint);
+
+  std::printf("ledger growth: %zu records, windows of %zu, %zu pages of 1000 per durable transaction\n", records,
+              window, per_commit);
+  std::printf("%12s %12s %10s %10s %16s\n", "ledger size", "records/s", "s/window", "vs first", "bytes written/rec");
+  std::size_t next_entry = 0, stored = 0;
+  double first_rate = 0;
+  while (next_entry < rec.har.entries.size()) {
+    // Map one window outside the timing.
+    std::vector<ingest_batch> pages;
+    std::size_t in_window = 0;
+    while (next_entry < rec.har.entries.size() && in_window < window) {
+      const auto& e = rec.har.entries[next_entry++];
+      ingest_batch b;
+      b.source = rec.endpoint.name;
+      b.request = "GET " + e.url;
+      b.body = e.response_body;
+      b.cursor_before = cursor;
+      mapper.map(b);
+      cursor = b.cursor_after;
+      in_window += b.records_in;
+      pages.push_back(std::move(b));
+    }
+    const std::size_t size_before = stored;
+    const uint64_t written_before = bytes_written();
+    const auto t0 = steady::now();
+    for (std::size_t i = 0; i < pages.size(); i += per_commit) {
+      std::vector<const ingest_batch*> group;
+      for (std::size_t j = i; j < std::min(pages.size(), i + per_commit); ++j) group.push_back(&pages[j]);
+      auto out = (*store)->commit(group);
+      if (!out) {
+        std::cerr << "bench_ledger_growth: " << out.error().message << "\n";
+        return 1;
+      }
+      for (const auto& o : *out) stored += o.records_in;
+    }
+    const double took = std::chrono::duration<double>(steady::now() - t0).count();
+    const double rate = static_cast<double>(stored - size_before) / took;
+    if (first_rate == 0) first_rate = rate;
+    const double per_record =
+        static_cast<double>(bytes_written() - written_before) / static_cast<double>(stored - size_before);
+    std::printf("%12zu %12.0f %10.2f %9.2fx %16.0f\n", size_before, rate, took, rate / first_rate, per_record);
+    std::fflush(stdout);
+  }
+  store->reset();
+  if (keep.empty()) std::filesystem::remove_all(dir);
+  return 0;
+}
