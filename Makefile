@@ -87,7 +87,8 @@ crash-test: build
 	  ctest -V --timeout 3600 -R sigkill
 
 # Benchmarks (docs/performance.md): the end-to-end run against the Python recipe, the micro
-# benchmarks, then the scale run (10,000 idle endpoints; start-up on a 5M-record ledger).
+# benchmarks, the scale run (10,000 idle endpoints; 50 budgeted endpoints against an enforcing
+# server; start-up on a 5M-record ledger), then the ledger alone as it grows to 5M records.
 # RECORDS=N changes the end-to-end size (default 1,000,000).
 bench: build
 	@dpkg-query -W python3-httpx python3-pydantic >/dev/null 2>&1 || { \
@@ -96,6 +97,7 @@ bench: build
 	$(BUILD)/bench/bench_e2e --records $(or $(RECORDS),1000000)
 	$(BUILD)/bench/bench_micro
 	$(BUILD)/bench/bench_scale
+	$(BUILD)/bench/bench_ledger_growth
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.hpp')

@@ -83,6 +83,7 @@ using attempt_atom = caf::atom_constant<caf::atom("attempt")>;
 using release_atom = caf::atom_constant<caf::atom("release")>;
 using audit_atom = caf::atom_constant<caf::atom("audit")>;
 using ledger_atom = caf::atom_constant<caf::atom("ledger")>;
+using trim_atom = caf::atom_constant<caf::atom("trim")>;
 
 /// CAF's error category for dspsync's own codes (`ec`): an error that crosses actors keeps its code,
 /// so that a receiver can tell a full ledger from any other failure.
@@ -145,7 +146,7 @@ using supervisor_actor =
                      caf::replies_to<resume_atom, std::string>::with<std::string>,
                      caf::replies_to<restart_atom, std::string, std::string>::with<std::string>,
                      caf::replies_to<cursor_atom, std::string, std::string>::with<std::string>,
-                     caf::replies_to<ledger_atom>::with<ledger_actor>>;
+                     caf::replies_to<ledger_atom>::with<ledger_actor>, caf::reacts_to<trim_atom>>;
 
 }  // namespace dspsync
 

@@ -142,12 +142,12 @@ std::string render_metrics(const engine_config& cfg, const metrics_snapshot& sna
   for (const auto& s : eps) w.sample("dspsync_rate_budget_requests_per_second", labels(s.name), s.rate);
   w.family("dspsync_request_duration_seconds", "histogram", "Duration of HTTP exchanges");
   for (const auto& s : eps)
-    w.histogram("dspsync_request_duration_seconds", labels(s.name), s.latency.bounds, s.latency.counts,
+    w.histogram("dspsync_request_duration_seconds", labels(s.name), s.latency.bounds(), s.latency.counts,
                 s.latency.sum);
   w.family("dspsync_backoff_delay_seconds", "histogram",
            "Backoff delays chosen before a retry (jitter or Retry-After)");
   for (const auto& s : eps)
-    w.histogram("dspsync_backoff_delay_seconds", labels(s.name), s.backoff.bounds, s.backoff.counts,
+    w.histogram("dspsync_backoff_delay_seconds", labels(s.name), s.backoff.bounds(), s.backoff.counts,
                 s.backoff.sum);
   return w.text();
 }

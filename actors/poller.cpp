@@ -72,6 +72,12 @@ std::optional<nanoseconds> dsp_asked_wait(const http_response& res, const backof
 /// Arms the fetch timer; a newer timer supersedes an older one.
 void schedule_fetch(self_ptr self, nanoseconds delay) {
   auto gen = ++self->state.timer_generation;
+  if (delay >= idle_connection_close && !self->state.fetching) {
+    // The next request is far off: a DSP closes keep-alive connections idle that long (a minute
+    // or two is usual), and the first request on a connection it closed would fail. Close it now
+    // and reconnect then; until then the endpoint holds no socket, TLS session or buffers.
+    self->state.setup.transport->close();
+  }
   if (delay.count() <= 0)
     self->send(self, fetch_atom::value, gen);
   else
@@ -91,14 +97,14 @@ void park(self_ptr self, const std::string& reason) {
   auto& st = self->state;
   st.parked = true;
   st.attempt = 0;
-  log_event(log_level::warn, "endpoint.parked", {{"endpoint", st.setup.endpoint.name}, {"reason", reason}});
+  log_event(log_level::warn, "endpoint.parked", {{"endpoint", st.setup.endpoint->name}, {"reason", reason}});
   set_state(self, "parked", reason);
-  if (!st.setup.once) schedule_fetch(self, st.setup.endpoint.schedule.interval);
+  if (!st.setup.once) schedule_fetch(self, st.setup.endpoint->schedule.interval);
 }
 
 void record_attempt(self_ptr self, attempt_record a) {
   a.at_ms = wall_ms();
-  a.endpoint = self->state.setup.endpoint.name;
+  a.endpoint = self->state.setup.endpoint->name;
   self->send(self->state.setup.ledger, attempt_atom::value, std::move(a));
 }
 
@@ -109,7 +115,7 @@ void fetch(self_ptr self);
 void retry_later(self_ptr self, attempt_record a, const std::string& reason,
                  std::optional<seconds> retry_after) {
   auto& st = self->state;
-  const auto& b = st.setup.endpoint.backoff;
+  const auto& b = st.setup.endpoint->backoff;
   ++st.status.retries;
   if (st.attempt >= b.max_attempts) {
     a.delay_source = "none";
@@ -125,7 +131,7 @@ void retry_later(self_ptr self, attempt_record a, const std::string& reason,
     if (*retry_after > b.retry_after_ceiling) {
       delay = b.retry_after_ceiling;
       log_event(log_level::error, "endpoint.degraded",
-                {{"endpoint", st.setup.endpoint.name},
+                {{"endpoint", st.setup.endpoint->name},
                  {"retry_after_s", std::to_string(retry_after->count())},
                  {"ceiling_s", std::to_string(b.retry_after_ceiling.count())}});
       a.delay_ms = duration_cast<milliseconds>(delay).count();
@@ -145,7 +151,7 @@ void retry_later(self_ptr self, attempt_record a, const std::string& reason,
   a.delay_ms = duration_cast<milliseconds>(delay).count();
   st.status.backoff.observe(duration<double>(delay).count());  // console/metrics histogram
   log_event(log_level::warn, "http.retry",
-            {{"endpoint", st.setup.endpoint.name},
+            {{"endpoint", st.setup.endpoint->name},
              {"correlation_id", a.correlation_id},
              {"reason", reason},
              {"attempt", std::to_string(st.attempt)},
@@ -164,13 +170,13 @@ void on_committed(self_ptr self, const batch_ptr& batch, const batch_outcome& ou
   auto& st = self->state;
   --st.uncommitted;
   log_event(log_level::debug, "page.committed",
-            {{"endpoint", st.setup.endpoint.name},
+            {{"endpoint", st.setup.endpoint->name},
              {"cursor_after", batch->cursor_after},
              {"in_flight", std::to_string(st.uncommitted)}});
   if (!out.refused.empty()) {
     // Someone else moved the cursor (or this poller is stale): start over from what is committed.
     log_event(log_level::warn, "ledger.refused",
-              {{"endpoint", st.setup.endpoint.name}, {"reason", out.refused}});
+              {{"endpoint", st.setup.endpoint->name}, {"reason", out.refused}});
     self->quit(caf::make_error(caf::sec::runtime_error, out.refused));
     return;
   }
@@ -196,7 +202,7 @@ void on_committed(self_ptr self, const batch_ptr& batch, const batch_outcome& ou
   if (st.end_reached && st.uncommitted == 0 && !st.fetching) {
     set_state(self, "caught_up");
     // Poll again on schedule from the committed cursor.
-    if (!st.setup.once) schedule_fetch(self, st.setup.endpoint.schedule.interval);
+    if (!st.setup.once) schedule_fetch(self, st.setup.endpoint->schedule.interval);
     return;
   }
   report(self);
@@ -212,7 +218,7 @@ void commit(self_ptr self, const batch_ptr& batch) {
             [=](const caf::error& err) {
               auto reason = message_of(err);
               log_event(log_level::error, "ledger.commit_failed",
-                        {{"endpoint", self->state.setup.endpoint.name}, {"reason", reason}});
+                        {{"endpoint", self->state.setup.endpoint->name}, {"reason", reason}});
               if (code_of(err) == ec::storage_full) return stop_for_full_ledger(self, reason);
               // Anything else may pass: the supervisor restarts the poller from the committed cursor.
               self->quit(caf::make_error(caf::sec::runtime_error, reason));
@@ -246,7 +252,7 @@ void stop_for_full_ledger(self_ptr self, const std::string& reason) {
     ++st.timer_generation;  // no armed timer fetches again
     reset_pipeline(self, st.committed_cursor);
     auto why = "the ledger is full, ingestion stopped: " + reason;
-    log_event(log_level::error, "endpoint.failed", {{"endpoint", st.setup.endpoint.name}, {"reason", why}});
+    log_event(log_level::error, "endpoint.failed", {{"endpoint", st.setup.endpoint->name}, {"reason", why}});
     set_state(self, "failed", why);
   }
   maybe_finish_stop(self);
@@ -261,7 +267,7 @@ void page_failed(self_ptr self, const batch_ptr& batch, const std::string& reaso
   ++st.attempt;
   if (quarantine) {
     log_event(log_level::error, "page.quarantined",
-              {{"endpoint", st.setup.endpoint.name},
+              {{"endpoint", st.setup.endpoint->name},
                {"correlation_id", batch->correlation_id},
                {"reason", reason}});
     commit(self, batch);  // the ledger keeps the page in quarantine; the cursor does not move
@@ -278,7 +284,7 @@ void page_failed(self_ptr self, const batch_ptr& batch, const std::string& reaso
   a.attempt = st.attempt;
   a.body_sha256 = batch->body_sha256;
   a.correlation_id = batch->correlation_id;
-  if (st.corrupt_pages > st.setup.endpoint.backoff.page_retries) {
+  if (st.corrupt_pages > st.setup.endpoint->backoff.page_retries) {
     record_attempt(self, std::move(a));
     park(self, "page at cursor \"" + batch->cursor_before + "\" failed: " + reason);
     return;
@@ -320,7 +326,7 @@ void drain(self_ptr self) {
     st.last_cursor_before = batch->cursor_before;
     st.corrupt_pages = 0;
     log_event(log_level::debug, "page.ordered",
-              {{"endpoint", st.setup.endpoint.name},
+              {{"endpoint", st.setup.endpoint->name},
                {"correlation_id", batch->correlation_id},
                {"cursor_before", batch->cursor_before},
                {"cursor_after", batch->cursor_after},
@@ -352,7 +358,7 @@ void on_response(self_ptr self, const response_ptr& res) {
     if (st.stopping) return maybe_finish_stop(self);
     return fetch(self);
   }
-  const auto& ep = st.setup.endpoint;
+  const auto& ep = *st.setup.endpoint;
   auto now = now_ns(self);
   log_event(log_level::debug, "http.response",
             {{"endpoint", ep.name},
@@ -440,7 +446,7 @@ void on_response(self_ptr self, const response_ptr& res) {
 /// For `updated_since`: the wait before the window at the fetch cursor may be asked for (never a
 /// window newer than now - lag), or an error when the cursor is older than the API keeps data.
 std::optional<seconds> window_wait(self_ptr self, std::string& problem) {
-  const auto& ep = self->state.setup.endpoint;
+  const auto& ep = *self->state.setup.endpoint;
   if (ep.pagination.style != pagination_style::updated_since) return std::nullopt;
   auto since = parse_rfc3339(self->state.fetch_cursor);
   if (!since) return std::nullopt;
@@ -462,7 +468,7 @@ void fetch(self_ptr self) {
   auto& st = self->state;
   if (st.fetching || st.blocked || st.stopping || st.end_reached || st.parked || st.setup.paused) return;
   if (st.uncommitted >= st.setup.max_pages_in_flight) return;  // backpressure: wait for a commit
-  const auto& ep = st.setup.endpoint;
+  const auto& ep = *st.setup.endpoint;
   if (auto early = st.setup.not_before_ns->load() - now_ns(self); early > 0) {
     schedule_fetch(self, nanoseconds(early));  // still backing off (or waiting for Retry-After)
     return;
@@ -529,7 +535,7 @@ void fetch(self_ptr self) {
 /// set (the endpoint must not poll without it).
 bool read_token(self_ptr self) {
   auto& st = self->state;
-  const auto& ep = st.setup.endpoint;
+  const auto& ep = *st.setup.endpoint;
   st.auth_value.clear();
   if (ep.auth.token_env.empty()) return true;
   const char* token = std::getenv(ep.auth.token_env.c_str());
@@ -541,7 +547,7 @@ bool read_token(self_ptr self) {
 /// Loads the committed cursor (an operator may have changed it while the endpoint was paused).
 bool load_checkpoint(self_ptr self) {
   auto& st = self->state;
-  const auto& ep = st.setup.endpoint;
+  const auto& ep = *st.setup.endpoint;
   auto cp = st.setup.store->checkpoint(ep.name);
   if (!cp) {
     st.parked = true;
@@ -567,7 +573,7 @@ poller_actor::behavior_type poller(poller_actor::stateful_pointer<poller_state> 
   if (!st.setup.not_before_ns) st.setup.not_before_ns = std::make_shared<std::atomic<int64_t>>(0);
   st.wall_at_start_ms = wall_ms();
   st.clock_at_start_ns = now_ns(self);
-  const auto& ep = st.setup.endpoint;
+  const auto& ep = *st.setup.endpoint;
   st.breaker = circuit_breaker(ep.breaker.threshold, duration_cast<nanoseconds>(ep.breaker.cooldown).count());
   st.rng = st.setup.seed ^ std::hash<std::string>{}(ep.name);
   char buf[17];
@@ -627,9 +633,9 @@ poller_actor::behavior_type poller(poller_actor::stateful_pointer<poller_state> 
         s.setup.paused = false;
         if (!read_token(self)) {
           s.parked = true;
-          set_state(
-              self, "parked",
-              "credentials missing: environment variable " + s.setup.endpoint.auth.token_env + " is not set");
+          set_state(self, "parked",
+                    "credentials missing: environment variable " + s.setup.endpoint->auth.token_env +
+                        " is not set");
           return;
         }
         s.parked = false;

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -14,9 +15,13 @@
 
 namespace dspsync {
 
+/// A poller closes its HTTP connection when its next request is at least this far off.
+inline constexpr std::chrono::seconds idle_connection_close{30};
+
 /// Everything a poller is started with.
 struct poller_setup {
-  endpoint_config endpoint;
+  /// The endpoint, shared with the engine's config (not a copy: 10,000 endpoints are 10,000 configs).
+  std::shared_ptr<const endpoint_config> endpoint;
   std::shared_ptr<http_transport> transport;
   /// Read-only use: the committed checkpoint to start from.
   std::shared_ptr<const ledger_store> store;

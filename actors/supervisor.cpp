@@ -1,5 +1,9 @@
 #include "actors/supervisor.hpp"
 
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
 #include "actors/ledger.hpp"
 #include "actors/poller.hpp"
 #include "actors/validator.hpp"
@@ -50,7 +54,8 @@ void start_poller(self_ptr self, const endpoint_config& ep) {
     return;
   }
   poller_setup ps;
-  ps.endpoint = ep;
+  // Points into the engine's config and keeps it alive: no per-poller copy.
+  ps.endpoint = std::shared_ptr<const endpoint_config>(st.setup.config, &ep);
   ps.transport = std::move(*transport);
   ps.store = st.setup.store;
   ps.ledger = st.ledger;
@@ -153,10 +158,22 @@ supervisor_actor::behavior_type supervisor(supervisor_actor::stateful_pointer<su
   for (const auto& ep : st.setup.config->endpoints) start_poller(self, ep);
   return {
       [=](progress_atom, endpoint_status s) {
-        auto& cur = self->state.status[s.name];
+        auto& st = self->state;
+        const bool idle = s.state == "caught_up" || s.state == "parked" || s.state == "failed";
+        auto& cur = st.status[s.name];
         s.restarts = cur.restarts;
         cur = std::move(s);
+        if (idle && !st.trim_scheduled && !st.stopping) {
+          st.trim_scheduled = true;
+          self->delayed_send(self, idle_memory_release, trim_atom::value);
+        }
         check_completion(self);
+      },
+      [=](trim_atom) {
+        self->state.trim_scheduled = false;
+#ifdef __GLIBC__
+        ::malloc_trim(0);
+#endif
       },
       [=](status_atom) -> std::vector<endpoint_status> {
         std::vector<endpoint_status> out;

@@ -64,7 +64,15 @@ struct supervisor_state {
   /// Endpoints an operator restarted: their next down message is not a failure.
   std::set<std::string> operator_restarts;
   bool stopping = false;
+  /// A `trim_atom` is on its way (see `idle_memory_release`).
+  bool trim_scheduled = false;
 };
+
+/// After an endpoint goes idle (caught up, parked, failed), the supervisor gives the allocator's free
+/// memory back to the system this much later, once for all that went idle meanwhile: a burst of
+/// polls (10,000 endpoints starting at once, a backfill) leaves freed pages in every thread's
+/// arena, which an engine of idle endpoints would otherwise keep resident.
+inline constexpr std::chrono::seconds idle_memory_release{10};
 
 /// The supervisor behaviour.
 supervisor_actor::behavior_type supervisor(supervisor_actor::stateful_pointer<supervisor_state> self,

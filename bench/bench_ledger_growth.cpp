@@ -57,7 +57,8 @@ int main(int argc, char** argv) {
     else if (a == "--keep")
       keep = next();
     else {
-      std::cerr << "usage: bench_ledger_growth [--records N] [--window N] [--pages-per-commit N] [--keep DIR]\n";
+      std::cerr
+          << "usage: bench_ledger_growth [--records N] [--window N] [--pages-per-commit N] [--keep DIR]\n";
       return 2;
     }
   }
@@ -65,7 +66,8 @@ int main(int argc, char** argv) {
     std::cerr << "bench_ledger_growth: --window and --pages-per-commit must be at least 1\n";
     return 2;
   }
-  const auto dir = keep.empty() ? (std::filesystem::temp_directory_path() / "dspsync-bench-growth").string() : keep;
+  const auto dir =
+      keep.empty() ? (std::filesystem::temp_directory_path() / "dspsync-bench-growth").string() : keep;
   std::filesystem::remove_all(dir);
 
   recording_options ro;
@@ -88,9 +90,10 @@ int main(int argc, char** argv) {
   page_mapper mapper(rec.endpoint, territory_options{});
   std::string cursor = initial_cursor(rec.endpoint);
 
-  std::printf("ledger growth: %zu records, windows of %zu, %zu pages of 1000 per durable transaction\n", records,
-              window, per_commit);
-  std::printf("%12s %12s %10s %10s %16s\n", "ledger size", "records/s", "s/window", "vs first", "bytes written/rec");
+  std::printf("ledger growth: %zu records, windows of %zu, %zu pages of 1000 per durable transaction\n",
+              records, window, per_commit);
+  std::printf("%12s %12s %10s %10s %16s\n", "ledger size", "records/s", "s/window", "vs first",
+              "bytes written/rec");
   std::size_t next_entry = 0, stored = 0;
   double first_rate = 0;
   while (next_entry < rec.har.entries.size()) {
@@ -127,7 +130,8 @@ int main(int argc, char** argv) {
     if (first_rate == 0) first_rate = rate;
     const double per_record =
         static_cast<double>(bytes_written() - written_before) / static_cast<double>(stored - size_before);
-    std::printf("%12zu %12.0f %10.2f %9.2fx %16.0f\n", size_before, rate, took, rate / first_rate, per_record);
+    std::printf("%12zu %12.0f %10.2f %9.2fx %16.0f\n", size_before, rate, took, rate / first_rate,
+                per_record);
     std::fflush(stdout);
   }
   store->reset();

@@ -6,9 +6,11 @@
 //
 // 1. Idle endpoints: N endpoints (default 10,000), each with a one-page recording on one replay
 //    server on 127.0.0.1 and an hourly schedule, in one in-process engine. After every endpoint has
-//    polled once and committed (they are then idle until the next hour), the resident set's growth
-//    over the process before the engine started, divided by N. Baseline in the same run: the same
-//    engine with 1 endpoint.
+//    polled once and committed (they are then idle until the next hour) and the engine has been idle
+//    for `idle_memory_release` (when it gives the burst's freed memory back), the resident set's
+//    growth over the process before the engine started, divided by N; also the allocator's bytes in
+//    use per endpoint (the objects themselves). Baseline in the same run: the same engine with 1
+//    endpoint.
 // 2. Start-up on a large ledger: a ledger of N records (default 5,000,000; mapped and committed
 //    in-process from a generated recording, durable, 64 pages per transaction), then the time from
 //    engine::start() to the first request the replay server receives, against the same figure on
@@ -16,6 +18,8 @@
 // 3. Rate budgets: N endpoints (default 50) with rate budgets, 10 of them sharing one group budget,
 //    against a replay server that enforces the same budgets and answers 429 beyond them, for S
 //    seconds (default 60): the share of each budget used and the number of 429s.
+
+#include <malloc.h>
 
 #include <chrono>
 #include <cstdio>
@@ -27,6 +31,7 @@
 #include <vector>
 
 #include "actors/engine.hpp"
+#include "actors/supervisor.hpp"
 #include "protocol/fault_plan.hpp"
 #include "protocol/log.hpp"
 #include "protocol/page_mapper.hpp"
@@ -60,6 +65,13 @@ struct rss {
   long total, anon, file;
 };
 rss rss_now() { return {status_kib("VmRSS"), status_kib("RssAnon"), status_kib("RssFile")}; }
+
+/// Bytes the allocator has handed out and not had back, over all its arenas (mallinfo2): what the
+/// objects themselves take, without the allocator's free space and the pages it keeps.
+std::size_t heap_in_use() {
+  const struct mallinfo2 m = ::mallinfo2();
+  return m.uordblks + m.hblkhd;
+}
 
 /// A one-page recording copied for `n` endpoints (paths /v1/idle-0 ... /v1/idle-(n-1)).
 std::vector<recording> idle_recordings(std::size_t n) {
@@ -106,6 +118,7 @@ double idle_cost(std::size_t n, const std::string& dir) {
   recs.clear();
   recs.shrink_to_fit();
   const rss before = rss_now();
+  const std::size_t heap_before = heap_in_use();
   const auto t0 = steady::now();
   auto eng = engine::start(cfg);
   if (!eng) throw std::runtime_error(eng.error().message);
@@ -120,19 +133,30 @@ double idle_cost(std::size_t n, const std::string& dir) {
       auto cp = (*eng)->store()->checkpoint(ep.name);
       if (cp && *cp && (*cp)->caught_up) ++done;
     }
-    if (done == n) break;
+    if (done == n) {
+      // Committed; the pollers then say caught_up (and, with the next poll an hour away, drop
+      // their connections).
+      std::size_t idle = 0;
+      for (const auto& s : (*eng)->status()) idle += s.state == "caught_up" ? 1 : 0;
+      if (idle == n) break;
+    }
     std::this_thread::sleep_for(50ms);
   }
   const double took = seconds_since(t0);
+  // Idle from here: the engine gives the burst's freed memory back after `idle_memory_release`;
+  // measured once that has passed (a measurement condition, not synchronisation).
+  std::this_thread::sleep_for(idle_memory_release + 2s);
   const rss after = rss_now();
+  const std::size_t heap_after = heap_in_use();
   (*eng)->stop();
   const double per = static_cast<double>(n);
   std::printf(
       "  %6zu endpoints: all polled and committed in %.2f s (%zu caught up); growth per endpoint: RSS %.2f "
       "KiB "
-      "= anonymous %.2f + LMDB file pages %.2f\n",
+      "= anonymous %.2f + LMDB file pages %.2f; heap in use %.2f KiB\n",
       n, took, done, (after.total - before.total) / per, (after.anon - before.anon) / per,
-      (after.file - before.file) / per);
+      (after.file - before.file) / per,
+      (static_cast<double>(heap_after) - static_cast<double>(heap_before)) / 1024.0 / per);
   return static_cast<double>(after.total - before.total) / per;
 }
 
@@ -300,11 +324,12 @@ void budget_run(std::size_t n, double seconds, const std::string& dir) {
               sum_used, sum_budget, 100.0 * sum_used / sum_budget, 100.0 * worst, worst_name.c_str());
   for (std::size_t q = 0; q < quotas.size(); ++q)
     if (quotas[q].endpoints > 1)
-      std::printf("  group %s (%zu endpoints, %.0f/s, burst %d): %zu of %.0f = %.2f%%\n", quotas[q].prefix.c_str(),
-                  quotas[q].endpoints, quotas[q].rate, quotas[q].burst, served[q],
+      std::printf("  group %s (%zu endpoints, %.0f/s, burst %d): %zu of %.0f = %.2f%%\n",
+                  quotas[q].prefix.c_str(), quotas[q].endpoints, quotas[q].rate, quotas[q].burst, served[q],
                   quotas[q].rate * seconds + quotas[q].burst,
                   100.0 * static_cast<double>(served[q]) / (quotas[q].rate * seconds + quotas[q].burst));
-  std::printf("  429s answered: %zu; other non-200 answers: %zu (of %zu requests)\n", throttled, other, log.size());
+  std::printf("  429s answered: %zu; other non-200 answers: %zu (of %zu requests)\n", throttled, other,
+              log.size());
   std::printf("  target: >= 99%% of every budget, zero 429s\n");
 }
 

@@ -778,7 +778,7 @@ endpoint_config read_endpoint(const json::object& obj, const std::string& path, 
   read_auth(in, e.auth);
   read_pagination(in, e.pagination);
   read_query(in, e.pagination, e.query);
-  read_fields(in, e.fields);
+  read_fields(in, e.fields.edit());
   e.key_fields = default_key_fields();
   read_key_fields(in, e.key_fields);
 
@@ -1036,6 +1036,7 @@ void read_engine(const json::object& root, engine_config& cfg, error_list& error
   if (!endpoints) return;
   std::map<std::string, std::size_t> names;   // name -> first index
   std::map<std::string, std::size_t> groups;  // rate group -> first index
+  std::map<field_aliases::map_type, field_aliases> alias_tables;
   for (std::size_t i = 0; i < endpoints->size(); ++i) {
     const std::string path = element_path("endpoints", i);
     const auto& v = (*endpoints)[i];
@@ -1050,6 +1051,9 @@ void read_engine(const json::object& root, engine_config& cfg, error_list& error
         errors.add(path + ".name", "duplicate endpoint name " + json_quoted(e.name) + " (also endpoints[" +
                                        std::to_string(it->second) + "])");
     }
+    // Endpoints with the same aliases share one table (most use the defaults or one DSP's names).
+    const auto [shared, fresh] = alias_tables.emplace(e.fields.get(), e.fields);
+    if (!fresh) e.fields = shared->second;
     cfg.endpoints.push_back(std::move(e));
     if (cfg.endpoints.back().webhook.enabled && cfg.http.port == 0)
       errors.add(path + ".webhook",

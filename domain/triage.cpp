@@ -8,9 +8,10 @@
 namespace dspsync {
 
 void recent_pages::add(const page_tally& page) {
-  ring_[next_] = page;
-  next_ = (next_ + 1) % capacity;
-  size_ = std::min(size_ + 1, capacity);
+  auto narrow = [](uint64_t v) { return static_cast<uint32_t>(std::min<uint64_t>(v, UINT32_MAX)); };
+  ring_[next_] = {narrow(page.records_in), narrow(page.quarantined), narrow(page.duplicates)};
+  next_ = static_cast<uint8_t>((next_ + 1) % capacity);
+  size_ = static_cast<uint8_t>(std::min<std::size_t>(size_ + 1u, capacity));
 }
 
 page_tally recent_pages::total() const {

@@ -20,7 +20,8 @@ struct page_tally {
   uint64_t duplicates = 0;
 };
 
-/// The last `capacity` committed pages of an endpoint (a ring; no allocation).
+/// The last `capacity` committed pages of an endpoint (a ring; no allocation). Every endpoint's
+/// status holds one, so a page is kept in 12 bytes (a count above 2^32 - 1 is held as that).
 class recent_pages {
  public:
   static constexpr std::size_t capacity = 20;
@@ -32,9 +33,12 @@ class recent_pages {
   page_tally total() const;
 
  private:
-  std::array<page_tally, capacity> ring_{};
-  std::size_t next_ = 0;
-  std::size_t size_ = 0;
+  struct compact {
+    uint32_t records_in = 0, quarantined = 0, duplicates = 0;
+  };
+  std::array<compact, capacity> ring_{};
+  uint8_t next_ = 0;
+  uint8_t size_ = 0;
 };
 
 /// Cursor lag in seconds at `now_ms`: for an `updated_since` endpoint, how far its cursor (an

@@ -106,7 +106,8 @@ class plan_reader {
 
   std::optional<double> positive(const json::value& v, const std::string& path, double lo) {
     if (!v.is_number() || !(v.to_number<double>() >= lo) || v.to_number<double>() > 1e9) {
-      fail(path, "expected a number in " + json::serialize(json::value(lo)) + "..1e9, got " + json::serialize(v));
+      fail(path,
+           "expected a number in " + json::serialize(json::value(lo)) + "..1e9, got " + json::serialize(v));
       return std::nullopt;
     }
     return v.to_number<double>();
@@ -118,7 +119,8 @@ class plan_reader {
       fail(path, "expected an object");
       return std::nullopt;
     }
-    if (!known_fields(*o, path, {"path_prefix", "requests_per_second", "burst", "comment"})) return std::nullopt;
+    if (!known_fields(*o, path, {"path_prefix", "requests_per_second", "burst", "comment"}))
+      return std::nullopt;
     quota q;
     if (const json::value* p = o->if_contains("path_prefix")) {
       if (!p->is_string() || p->get_string().empty() || p->get_string()[0] != '/') {
@@ -340,7 +342,8 @@ std::optional<fault> fault_plan::decide(uint64_t ordinal, std::string_view targe
 std::optional<fault> fault_plan::enforce_quotas(std::string_view target, int64_t now_ns) {
   if (buckets_.size() != quotas.size()) {
     buckets_.clear();
-    for (const auto& q : quotas) buckets_.push_back(token_bucket::full(q.requests_per_second, q.burst, now_ns));
+    for (const auto& q : quotas)
+      buckets_.push_back(token_bucket::full(q.requests_per_second, q.burst, now_ns));
   }
   int64_t wait = 0;
   for (std::size_t i = 0; i < quotas.size(); ++i) {

@@ -59,25 +59,31 @@ class client final : public http_transport, public std::enable_shared_from_this<
   }
 
   void close() override {
-    asio::post(strand_, [self = this->shared_from_this()] { self->reset_stream(); });
+    asio::post(strand_, [self = this->shared_from_this()] {
+      self->reset_stream();
+      if (self->done_) return;  // an exchange in flight ends with a transport failure; it owns the rest
+      // Idle: give back what the exchanges kept (the stream, parser, request and read buffer).
+      self->x_.reset();
+    });
   }
 
  private:
   using self_ptr = std::shared_ptr<client>;
 
   void start(http_request req, std::function<void(http_response)> done) {
-    req_ = std::move(req);
+    if (!x_) x_ = std::make_unique<exchange_state>();
+    x_->req = std::move(req);
     done_ = std::move(done);
     started_ = std::chrono::steady_clock::now();
-    request_ = {};
-    request_.method_string(req_.method);
-    request_.target(req_.target);
-    request_.version(11);
-    request_.set(http::field::host, host_header());
-    request_.set(http::field::user_agent, "dspsync/0.1");
-    request_.set(http::field::accept, "application/json");
-    for (const auto& [k, v] : req_.headers) request_.set(k, v);
-    if (stream_ && connected_)
+    x_->request = {};
+    x_->request.method_string(x_->req.method);
+    x_->request.target(x_->req.target);
+    x_->request.version(11);
+    x_->request.set(http::field::host, host_header());
+    x_->request.set(http::field::user_agent, "dspsync/0.1");
+    x_->request.set(http::field::accept, "application/json");
+    for (const auto& [k, v] : x_->req.headers) x_->request.set(k, v);
+    if (x_->stream && connected_)
       write();
     else
       connect();
@@ -90,16 +96,17 @@ class client final : public http_transport, public std::enable_shared_from_this<
 
   static constexpr bool is_tls() { return !std::is_same_v<Stream, beast::tcp_stream>; }
 
-  beast::tcp_stream& lowest() { return beast::get_lowest_layer(*stream_); }
+  beast::tcp_stream& lowest() { return beast::get_lowest_layer(*x_->stream); }
 
   void reset_stream() {
-    if (stream_) {
+    connected_ = false;
+    if (!x_) return;
+    if (x_->stream) {
       beast::error_code ignored;
       lowest().socket().shutdown(tcp::socket::shutdown_both, ignored);
       lowest().close();
     }
-    stream_.reset();
-    connected_ = false;
+    x_->stream.reset();
   }
 
   void connect() {
@@ -108,7 +115,10 @@ class client final : public http_transport, public std::enable_shared_from_this<
     resolver_.async_resolve(host_, port_,
                             [self = this->shared_from_this()](beast::error_code ec, auto results) {
                               if (ec) return self->fail(ec, "resolve");
-                              self->lowest().expires_after(self->req_.timeout);
+                              // Closed while resolving: the stream is gone.
+                              if (!self->x_->stream)
+                                return self->fail(asio::error::operation_aborted, "connect");
+                              self->lowest().expires_after(self->x_->req.timeout);
                               self->lowest().async_connect(results, [self](beast::error_code ec2, auto) {
                                 if (ec2) return self->fail(ec2, "connect");
                                 self->handshake();
@@ -118,26 +128,26 @@ class client final : public http_transport, public std::enable_shared_from_this<
 
   void make_stream() {
     if constexpr (is_tls()) {
-      stream_.emplace(strand_, *tls_);
+      x_->stream.emplace(strand_, *tls_);
     } else {
-      stream_.emplace(strand_);
+      x_->stream.emplace(strand_);
     }
   }
 
   void handshake() {
     if constexpr (is_tls()) {
       // SNI, and verify that the certificate names this host.
-      if (!SSL_set_tlsext_host_name(stream_->native_handle(), host_.c_str()))
+      if (!SSL_set_tlsext_host_name(x_->stream->native_handle(), host_.c_str()))
         return fail(beast::error_code(static_cast<int>(::ERR_get_error()), asio::error::get_ssl_category()),
                     "tls sni");
-      stream_->set_verify_callback(ssl::host_name_verification(host_));
-      lowest().expires_after(req_.timeout);
-      stream_->async_handshake(ssl::stream_base::client,
-                               [self = this->shared_from_this()](beast::error_code ec) {
-                                 if (ec) return self->fail(ec, "tls handshake");
-                                 self->connected_ = true;
-                                 self->write();
-                               });
+      x_->stream->set_verify_callback(ssl::host_name_verification(host_));
+      lowest().expires_after(x_->req.timeout);
+      x_->stream->async_handshake(ssl::stream_base::client,
+                                  [self = this->shared_from_this()](beast::error_code ec) {
+                                    if (ec) return self->fail(ec, "tls handshake");
+                                    self->connected_ = true;
+                                    self->write();
+                                  });
     } else {
       connected_ = true;
       write();
@@ -145,8 +155,8 @@ class client final : public http_transport, public std::enable_shared_from_this<
   }
 
   void write() {
-    lowest().expires_after(req_.timeout);
-    http::async_write(*stream_, request_,
+    lowest().expires_after(x_->req.timeout);
+    http::async_write(*x_->stream, x_->request,
                       [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
                         if (ec) return self->fail(ec, "write");
                         self->read();
@@ -154,11 +164,11 @@ class client final : public http_transport, public std::enable_shared_from_this<
   }
 
   void read() {
-    parser_.emplace();
-    parser_->body_limit(body_limit_);
-    buffer_.clear();
-    lowest().expires_after(req_.timeout);
-    http::async_read(*stream_, buffer_, *parser_,
+    x_->parser.emplace();
+    x_->parser->body_limit(body_limit_);
+    x_->buffer.clear();
+    lowest().expires_after(x_->req.timeout);
+    http::async_read(*x_->stream, x_->buffer, *x_->parser,
                      [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
                        if (ec) return self->fail(ec, "read");
                        self->finish();
@@ -166,7 +176,7 @@ class client final : public http_transport, public std::enable_shared_from_this<
   }
 
   void finish() {
-    auto msg = parser_->release();
+    auto msg = x_->parser->release();
     http_response res;
     res.status = static_cast<int>(msg.result_int());
     for (const auto& f : msg) res.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
@@ -204,13 +214,18 @@ class client final : public http_transport, public std::enable_shared_from_this<
   std::string port_;
   std::size_t body_limit_;
   std::shared_ptr<ssl::context> tls_;
-  std::optional<Stream> stream_;
+  /// What a connection and its exchanges need; made by the first fetch and dropped by a `close`
+  /// while idle, so an endpoint waiting an hour for its next poll holds none of it.
+  struct exchange_state {
+    std::optional<Stream> stream;
+    http_request req;
+    http::request<http::empty_body> request;
+    std::optional<http::response_parser<http::string_body>> parser;
+    beast::flat_buffer buffer;
+  };
+  std::unique_ptr<exchange_state> x_;
   bool connected_ = false;
-  http_request req_;
   std::function<void(http_response)> done_;
-  http::request<http::empty_body> request_;
-  std::optional<http::response_parser<http::string_body>> parser_;
-  beast::flat_buffer buffer_;
   std::chrono::steady_clock::time_point started_;
 };
 

@@ -52,7 +52,8 @@ class http_transport {
   virtual ~http_transport() = default;
   /// Starts one exchange; `done` runs exactly once, on a network thread, never inline.
   virtual void fetch(http_request req, std::function<void(http_response)> done) = 0;
-  /// Drops the connection (the next fetch reconnects).
+  /// Drops the connection (the next fetch reconnects) and, when no exchange is in flight, the
+  /// buffers the last one left.
   virtual void close() = 0;
 };
 

@@ -330,7 +330,9 @@ class session : public std::enable_shared_from_this<session> {
         }
       }
       book_->log.push_back({received, method, target, logged_status(f, found),
-                            over_quota ? std::string("quota") : f ? to_string(f->kind) : std::string()});
+                            over_quota ? std::string("quota")
+                            : f        ? to_string(f->kind)
+                                       : std::string()});
     }
     book_->logged.notify_all();
     build_response(f, found, method, target, received);

@@ -46,7 +46,7 @@ class sim_dsp : public http_transport {
     }
     pending_.push_back({std::move(req), std::move(done)});
   }
-  void close() override {}
+  void close() override { ++closes; }
 
   /// Answers every waiting request; true when there was one.
   bool answer_all() {
@@ -83,6 +83,8 @@ class sim_dsp : public http_transport {
   std::vector<logged> log;
   /// Makes the next N fetch calls throw (a poller crash).
   int throw_on_fetch = 0;
+  /// Times the poller dropped its connection.
+  int closes = 0;
 
  private:
   struct exchange {

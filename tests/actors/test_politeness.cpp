@@ -54,13 +54,13 @@ void expect_within_budget(const std::vector<caf::actor_clock::time_point>& times
 struct budget_run {
   int refused = 0, served = 0;
 };
-budget_run against_an_enforcing_dsp(double rate, double burst, int clients, uint64_t seed, int64_t duration_ns,
-                                    bool charge_on_answer) {
+budget_run against_an_enforcing_dsp(double rate, double burst, int clients, uint64_t seed,
+                                    int64_t duration_ns, bool charge_on_answer) {
   constexpr int64_t ms = 1'000'000;
   const int64_t start = 1'000'000'000;
   shared_budget budget(rate, burst, start);
   token_bucket naive = token_bucket::full(rate, burst, start);  // charged on sending
-  token_bucket dsp = token_bucket::full(rate, burst, 0);       // started earlier: full as well
+  token_bucket dsp = token_bucket::full(rate, burst, 0);        // started earlier: full as well
   uint64_t rng = seed;
   struct client {
     int64_t next_try;     // when it asks the budget next
@@ -117,8 +117,8 @@ TEST(politeness, a_budget_charged_on_answer_never_runs_ahead_of_the_dsps) {
     double rate, burst;
     int clients;
   };
-  for (const config c : {config{6, 1, 1}, config{10, 1, 1}, config{4, 3, 1}, config{12, 4, 1}, config{20, 5, 10},
-                         config{50, 2, 4}, config{2, 1, 3}}) {
+  for (const config c : {config{6, 1, 1}, config{10, 1, 1}, config{4, 3, 1}, config{12, 4, 1},
+                         config{20, 5, 10}, config{50, 2, 4}, config{2, 1, 3}}) {
     for (uint64_t seed : {1u, 2u, 3u}) {
       const auto r = against_an_enforcing_dsp(c.rate, c.burst, c.clients, seed, 60'000'000'000, true);
       const std::string what = std::to_string(c.rate) + "/s burst " + std::to_string(c.burst) + ", " +
@@ -187,6 +187,32 @@ TEST(politeness, endpoints_in_one_group_share_its_budget) {
   for (const auto& l : dsp_b.log) times.push_back(l.at);
   std::sort(times.begin(), times.end());
   expect_within_budget(times, 4, 2);
+}
+
+TEST(politeness, an_endpoint_idle_until_a_distant_poll_drops_its_connection) {
+  sim_fixture f;
+  auto hourly = small_recording("hourly", pagination_style::cursor, 30, 10);
+  auto busy = small_recording("busy", pagination_style::cursor, 30, 10);
+  auto& dsp_hourly = f.add_dsp("hourly", pages_of(hourly));
+  auto& dsp_busy = f.add_dsp("busy", pages_of(busy));
+  hourly.endpoint.schedule.interval = std::chrono::hours(1);
+  busy.endpoint.schedule.interval = std::chrono::seconds(5);
+  engine_config cfg;
+  cfg.endpoints = {hourly.endpoint, busy.endpoint};
+  f.start(cfg, false);
+  ASSERT_TRUE(
+      f.run_until([&] { return state_is(f, "hourly", "caught_up") && state_is(f, "busy", "caught_up"); }));
+  // Caught up with the next poll an hour away: the connection goes (a DSP would close it anyway).
+  EXPECT_EQ(dsp_hourly.closes, 1);
+  // Polling again in 5 s: the keep-alive connection is worth keeping.
+  EXPECT_EQ(dsp_busy.closes, 0);
+  // The next poll reconnects and works.
+  const auto asked = dsp_hourly.log.size();
+  f.sched().clock().advance_time(std::chrono::hours(1));
+  ASSERT_TRUE(
+      f.run_until([&] { return dsp_hourly.log.size() > asked && state_is(f, "hourly", "caught_up"); }));
+  EXPECT_EQ(dsp_hourly.log.back().status, 200);
+  EXPECT_EQ(dsp_hourly.closes, 2);
 }
 
 TEST(politeness, rate_limit_headers_slow_the_client_before_a_429) {

@@ -118,6 +118,28 @@ TEST(config, minimal_endpoint_is_filled_with_defaults) {
   EXPECT_EQ(e.timeout, std::chrono::milliseconds(30'000));
 }
 
+TEST(config, endpoints_configured_alike_share_one_alias_table_until_one_is_changed) {
+  const auto cfg = valid(R"({"endpoints": [
+      {"name": "a", "base_url": "https://dsp.example"},
+      {"name": "b", "base_url": "https://dsp.example"},
+      {"name": "c", "base_url": "https://dsp.example", "fields": {"units": "plays"}},
+      {"name": "d", "base_url": "https://dsp.example", "fields": {"units": "plays"}}]})");
+  ASSERT_EQ(cfg.endpoints.size(), 4u);
+  const auto& e = cfg.endpoints;
+  EXPECT_TRUE(e[0].fields.shares_with(e[1].fields));
+  EXPECT_TRUE(e[2].fields.shares_with(e[3].fields));
+  EXPECT_FALSE(e[0].fields.shares_with(e[2].fields));
+  EXPECT_EQ(e[2].fields.at("units"), (std::vector<std::string>{"plays"}));
+  // A copy shares too; changing it changes the copy only.
+  endpoint_config copy = e[0];
+  EXPECT_TRUE(copy.fields.shares_with(e[0].fields));
+  copy.fields["units"] = {"spins"};
+  EXPECT_FALSE(copy.fields.shares_with(e[0].fields));
+  EXPECT_EQ(copy.fields.at("units"), (std::vector<std::string>{"spins"}));
+  EXPECT_EQ(e[0].fields, default_field_aliases());
+  EXPECT_EQ(e[1].fields, default_field_aliases());
+}
+
 TEST(config, next_pointer_defaults_by_style) {
   const std::pair<const char*, const char*> cases[] = {{"cursor", "/next_cursor"},
                                                        {"next_url", "/next"},

@@ -36,9 +36,9 @@ TEST(histogram, quantiles_interpolate_inside_a_bucket_like_prometheus) {
 
 TEST(histogram, the_standard_bucket_sets_are_ascending) {
   for (const auto& h : {fixed_histogram::latency_seconds(), fixed_histogram::backoff_seconds()}) {
-    ASSERT_FALSE(h.bounds.empty());
-    EXPECT_EQ(h.counts.size(), h.bounds.size() + 1);
-    for (std::size_t i = 1; i < h.bounds.size(); ++i) EXPECT_LT(h.bounds[i - 1], h.bounds[i]);
+    ASSERT_FALSE(h.bounds().empty());
+    EXPECT_TRUE(h.counts.empty());  // no memory for counts until something is observed
+    for (std::size_t i = 1; i < h.bounds().size(); ++i) EXPECT_LT(h.bounds()[i - 1], h.bounds()[i]);
   }
 }
 
@@ -50,6 +50,11 @@ TEST(recent_pages, keeps_the_last_twenty_pages) {
   EXPECT_EQ(t.records_in, 2000u);
   EXPECT_EQ(t.quarantined, 20u);  // the five bad pages fell out
   EXPECT_EQ(t.duplicates, 40u);
+  // A page's counts are kept in 32 bits: a larger one is held as the largest, not wrapped.
+  recent_pages big;
+  big.add({5'000'000'000ull, 1, 0});
+  big.add({7, 0, 0});
+  EXPECT_EQ(big.total().records_in, 4'294'967'295ull + 7);
 }
 
 TEST(cursor_lag, updated_since_measures_the_cursor_others_the_last_commit) {

@@ -150,7 +150,8 @@ TEST(fault_plan, quotas_parse_and_errors_name_the_field) {
        "q: quotas[0].burst: expected a number in 1"},
       {R"({"faults":[], "quotas":[{"requests_per_second":5, "path_prefix":"v1"}]})",
        "q: quotas[0].path_prefix: expected a path starting with \"/\""},
-      {R"({"faults":[], "quotas":[{"requests_per_second":5, "rate":1}]})", "q: quotas[0].rate: unknown field"},
+      {R"({"faults":[], "quotas":[{"requests_per_second":5, "rate":1}]})",
+       "q: quotas[0].rate: unknown field"},
   };
   for (const auto& [json, message] : cases) {
     auto p = parse_fault_plan(json, "q");

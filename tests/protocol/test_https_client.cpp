@@ -26,7 +26,9 @@
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/ssl.hpp>
 
+#include "protocol/fault_plan.hpp"
 #include "protocol/http_client.hpp"
+#include "protocol/replay_server.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace dspsync::test {
@@ -235,6 +237,57 @@ TEST(https_client, a_missing_ca_file_is_refused_when_the_client_is_made) {
   auto client = make_http_client(net, "https://localhost:1", tls);
   ASSERT_FALSE(client);
   EXPECT_NE(client.error().message.find("/nonexistent/ca.pem"), std::string::npos) << client.error().message;
+  net.stop();
+}
+
+/// Fetches `target` through `client`; the answer within 20 s (a deadline, not a sleep).
+http_response fetch_now(http_transport& client, const std::string& target,
+                        const std::function<void()>& while_in_flight = {}) {
+  std::promise<http_response> answer;
+  auto result = answer.get_future();
+  http_request req;
+  req.target = target;
+  req.timeout = 10s;
+  client.fetch(req, [&answer](http_response r) { answer.set_value(std::move(r)); });
+  if (while_in_flight) while_in_flight();
+  EXPECT_EQ(result.wait_for(20s), std::future_status::ready);
+  return result.get();
+}
+
+TEST(http_client, closed_while_idle_it_reconnects_and_closed_mid_exchange_it_fails_that_exchange) {
+  har_archive a;
+  for (const char* q : {"a", "b", "c"}) {
+    har_entry e;
+    e.method = "GET";
+    e.url = std::string("http://dsp.example/v1/p?page=") + q;
+    e.response_body = std::string(R"({"page":")") + q + "\"}";
+    a.entries.push_back(e);
+  }
+  auto plan = parse_fault_plan(R"({"faults": [{"at": [2], "kind": "delay", "delay_ms": 2000}]})", "plan");
+  ASSERT_TRUE(plan);
+  replay_options opts;
+  opts.faults = std::move(*plan);
+  auto server = replay_server::start({a}, std::move(opts));
+  ASSERT_TRUE(server) << server.error().message;
+  network net;
+  auto client = make_http_client(net, (*server)->origin());
+  ASSERT_TRUE(client) << client.error().message;
+  auto first = fetch_now(**client, "/v1/p?page=a");
+  EXPECT_EQ(first.status, 200);
+  EXPECT_EQ(first.body, R"({"page":"a"})");
+  // The second request is held 2 s by the server; closing meanwhile fails that exchange only.
+  auto cut = fetch_now(**client, "/v1/p?page=b", [&] {
+    ASSERT_TRUE((*server)->wait_for_requests(2, 20s));
+    (*client)->close();
+  });
+  ASSERT_TRUE(cut.error);
+  EXPECT_EQ(cut.error->code, ec::transport_failure);
+  // Closed while idle (buffers given back), the next fetch connects again.
+  (*client)->close();
+  auto again = fetch_now(**client, "/v1/p?page=c");
+  EXPECT_FALSE(again.error) << again.error->message;
+  EXPECT_EQ(again.status, 200);
+  EXPECT_EQ(again.body, R"({"page":"c"})");
   net.stop();
 }
 
