@@ -26,6 +26,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/bench_support.hpp"
 #include "protocol/recording.hpp"
 #include "protocol/replay_server.hpp"
 #include "storage/ledger_store.hpp"
@@ -105,25 +106,13 @@ int main(int argc, char** argv) {
   int page_size = 1000;
   bool python = true;
   std::string keep;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
-    if (a == "--records")
-      records = std::stoull(next());
-    else if (a == "--page-size")
-      page_size = std::stoi(next());
-    else if (a == "--prefill")
-      prefill = std::stoull(next());
-    else if (a == "--no-python")
-      python = false;
-    else if (a == "--keep")
-      keep = next();
-    else {
-      std::cerr
-          << "usage: bench_e2e [--records N] [--page-size N] [--prefill N] [--no-python] [--keep DIR]\n";
-      return 2;
-    }
-  }
+  bench::options opts("bench_e2e [--records N] [--page-size N] [--prefill N] [--no-python] [--keep DIR]");
+  opts.add("--records", records)
+      .add("--page-size", page_size)
+      .add("--prefill", prefill)
+      .flag("--no-python", python, false)
+      .add("--keep", keep);
+  if (!opts.parse(argc, argv)) return 2;
   char tmpl[] = "/tmp/dspsync-bench-XXXXXX";
   std::string dir = keep.empty() ? ::mkdtemp(tmpl) : keep;
   std::filesystem::create_directories(dir);

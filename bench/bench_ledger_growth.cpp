@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/bench_support.hpp"
 #include "protocol/page_mapper.hpp"
 #include "protocol/pagination.hpp"
 #include "protocol/recording.hpp"
@@ -45,23 +46,12 @@ uint64_t bytes_written() {
 int main(int argc, char** argv) {
   std::size_t records = 5'000'000, window = 250'000, per_commit = 16;
   std::string keep;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
-    if (a == "--records")
-      records = std::stoull(next());
-    else if (a == "--window")
-      window = std::stoull(next());
-    else if (a == "--pages-per-commit")
-      per_commit = std::stoull(next());
-    else if (a == "--keep")
-      keep = next();
-    else {
-      std::cerr
-          << "usage: bench_ledger_growth [--records N] [--window N] [--pages-per-commit N] [--keep DIR]\n";
-      return 2;
-    }
-  }
+  bench::options opts("bench_ledger_growth [--records N] [--window N] [--pages-per-commit N] [--keep DIR]");
+  opts.add("--records", records)
+      .add("--window", window)
+      .add("--pages-per-commit", per_commit)
+      .add("--keep", keep);
+  if (!opts.parse(argc, argv)) return 2;
   if (window == 0 || per_commit == 0) {
     std::cerr << "bench_ledger_growth: --window and --pages-per-commit must be at least 1\n";
     return 2;
@@ -98,20 +88,9 @@ int main(int argc, char** argv) {
   double first_rate = 0;
   while (next_entry < rec.har.entries.size()) {
     // Map one window outside the timing.
-    std::vector<ingest_batch> pages;
-    std::size_t in_window = 0;
-    while (next_entry < rec.har.entries.size() && in_window < window) {
-      const auto& e = rec.har.entries[next_entry++];
-      ingest_batch b;
-      b.source = rec.endpoint.name;
-      b.request = "GET " + e.url;
-      b.body = e.response_body;
-      b.cursor_before = cursor;
-      mapper.map(b);
-      cursor = b.cursor_after;
-      in_window += b.records_in;
-      pages.push_back(std::move(b));
-    }
+    const std::size_t pages_per_window = (window + 999) / 1000;
+    const auto pages = bench::map_pages(rec, mapper, next_entry, next_entry + pages_per_window, cursor);
+    next_entry += pages_per_window;
     const std::size_t size_before = stored;
     const uint64_t written_before = bytes_written();
     const auto t0 = steady::now();

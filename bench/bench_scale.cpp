@@ -32,6 +32,7 @@
 
 #include "actors/engine.hpp"
 #include "actors/supervisor.hpp"
+#include "bench/bench_support.hpp"
 #include "protocol/fault_plan.hpp"
 #include "protocol/log.hpp"
 #include "protocol/page_mapper.hpp"
@@ -104,17 +105,8 @@ std::vector<recording> idle_recordings(std::size_t n) {
 /// Starts an engine on `n` idle endpoints; returns the RSS growth per endpoint in KiB.
 double idle_cost(std::size_t n, const std::string& dir) {
   auto recs = idle_recordings(n);
-  std::vector<har_archive> hars;
-  for (const auto& r : recs) hars.push_back(r.har);
   const std::size_t requests = recs.front().har.entries.size() * n;
-  auto server = replay_server::start(std::move(hars));
-  if (!server) throw std::runtime_error(server.error().message);
-  engine_config cfg;
-  cfg.data_dir = dir;
-  for (auto& r : recs) {
-    r.endpoint.base_url = (*server)->origin();
-    cfg.endpoints.push_back(std::move(r.endpoint));
-  }
+  auto [server, cfg] = bench::serve(recs, dir);
   recs.clear();
   recs.shrink_to_fit();
   const rss before = rss_now();
@@ -122,8 +114,7 @@ double idle_cost(std::size_t n, const std::string& dir) {
   const auto t0 = steady::now();
   auto eng = engine::start(cfg);
   if (!eng) throw std::runtime_error(eng.error().message);
-  if (!(*server)->wait_for_requests(requests, 600s))
-    throw std::runtime_error("the endpoints did not all poll");
+  if (!server->wait_for_requests(requests, 600s)) throw std::runtime_error("the endpoints did not all poll");
   // Wait (with a deadline) until every endpoint's page is committed: then all are idle.
   const auto deadline = steady::now() + 600s;
   std::size_t done = 0;
@@ -177,29 +168,16 @@ uint64_t fill_ledger(const std::string& dir, std::size_t n) {
   auto store = ledger_store::open(lo);
   if (!store) throw std::runtime_error(store.error().message);
   page_mapper mapper(rec.endpoint, territory_options{});
-  std::vector<ingest_batch> batches;
   std::string cursor = initial_cursor(rec.endpoint);
   uint64_t stored = 0;
-  auto flush = [&] {
+  for (std::size_t at = 0; at < rec.har.entries.size(); at += 64) {
+    const auto batches = bench::map_pages(rec, mapper, at, at + 64, cursor);
     std::vector<const ingest_batch*> ptrs;
     for (const auto& b : batches) ptrs.push_back(&b);
     auto out = (*store)->commit(ptrs);
     if (!out) throw std::runtime_error(out.error().message);
     for (const auto& o : *out) stored += o.records_in;
-    batches.clear();
-  };
-  for (const auto& e : rec.har.entries) {
-    ingest_batch b;
-    b.source = rec.endpoint.name;
-    b.request = "GET " + e.url;
-    b.body = e.response_body;
-    b.cursor_before = cursor;
-    mapper.map(b);
-    cursor = b.cursor_after;
-    batches.push_back(std::move(b));
-    if (batches.size() == 64) flush();
   }
-  if (!batches.empty()) flush();
   std::printf("  ledger of %lu records written in %.1f s\n", static_cast<unsigned long>(stored),
               seconds_since(t0));
   return stored;
@@ -273,18 +251,9 @@ void budget_run(std::size_t n, double seconds, const std::string& dir) {
   }
   fault_plan plan;
   for (const auto& q : quotas) plan.quotas.push_back({q.prefix, q.rate, static_cast<double>(q.burst)});
-  std::vector<har_archive> hars;
-  for (const auto& r : recs) hars.push_back(r.har);
   replay_options ro;
   ro.faults = std::move(plan);
-  auto server = replay_server::start(std::move(hars), std::move(ro));
-  if (!server) throw std::runtime_error(server.error().message);
-  engine_config cfg;
-  cfg.data_dir = dir;
-  for (auto& r : recs) {
-    r.endpoint.base_url = (*server)->origin();
-    cfg.endpoints.push_back(std::move(r.endpoint));
-  }
+  auto [server, cfg] = bench::serve(recs, dir, std::move(ro));
   const auto t0 = std::chrono::system_clock::now();
   auto eng = engine::start(cfg);
   if (!eng) throw std::runtime_error(eng.error().message);
@@ -293,7 +262,7 @@ void budget_run(std::size_t n, double seconds, const std::string& dir) {
   const auto t_end = t0 + std::chrono::duration_cast<std::chrono::system_clock::duration>(
                               std::chrono::duration<double>(seconds));
   (*eng)->stop();
-  const auto log = (*server)->request_log();
+  const auto log = server->request_log();
   std::vector<std::size_t> served(quotas.size(), 0);
   std::size_t throttled = 0, other = 0;
   for (const auto& e : log) {
@@ -339,25 +308,15 @@ int main(int argc, char** argv) {
   std::size_t endpoints = 10'000, ledger_records = 5'000'000, budget_endpoints = 50;
   double budget_seconds = 60;
   std::string keep;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
-    if (a == "--endpoints")
-      endpoints = std::stoull(next());
-    else if (a == "--ledger-records")
-      ledger_records = std::stoull(next());
-    else if (a == "--budget-endpoints")
-      budget_endpoints = std::stoull(next());
-    else if (a == "--budget-seconds")
-      budget_seconds = std::stod(next());
-    else if (a == "--keep")
-      keep = next();
-    else {
-      std::cerr << "usage: bench_scale [--endpoints N] [--ledger-records N] [--budget-endpoints N] "
-                   "[--budget-seconds S] [--keep DIR]\n";
-      return 2;
-    }
-  }
+  bench::options opts(
+      "bench_scale [--endpoints N] [--ledger-records N] [--budget-endpoints N] [--budget-seconds S] [--keep "
+      "DIR]");
+  opts.add("--endpoints", endpoints)
+      .add("--ledger-records", ledger_records)
+      .add("--budget-endpoints", budget_endpoints)
+      .add("--budget-seconds", budget_seconds)
+      .add("--keep", keep);
+  if (!opts.parse(argc, argv)) return 2;
   log_settings quiet;
   quiet.quiet = true;
   configure_log(quiet);
