@@ -134,10 +134,7 @@ expected<std::string> ledger_store::release_quarantined(const record_key& quaran
       if (!duplicate) {
         version = record_codec::version_of(latest->second) + 1;
         prev = latest->first;
-        auto prefix = key_bytes(rec.key).substr(0, 8);
-        auto old_seq = codec::u64_key(prev);
-        std::string_view old_view = old_seq;
-        lmdb::del(t, s.keys, prefix, &old_view);
+        s.index_del(t, key_bytes(rec.key).substr(0, 8), codec::u64_key(prev));
       }
     }
     std::string outcome;
@@ -151,7 +148,7 @@ expected<std::string> ledger_store::release_quarantined(const record_key& quaran
       record_codec::encode(rec, version, prev, page_seq, content, value);
       auto seq_key = codec::u64_key(seq);
       lmdb::put(t, s.records, seq_key, value, MDB_APPEND);
-      lmdb::put(t, s.keys, key_bytes(rec.key).substr(0, 8), seq_key);
+      s.index_put(t, key_bytes(rec.key).substr(0, 8), seq_key);
       outcome = std::string(to_string(rec.state)) + " record " + to_hex(rec.key) + " version " +
                 std::to_string(version) + " (seq " + std::to_string(seq) + ", page " +
                 std::to_string(page_seq) + ")";

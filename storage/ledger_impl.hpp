@@ -156,6 +156,68 @@ inline uint64_t last_seq(const lmdb::txn& t, MDB_dbi dbi) {
 struct ledger_store::impl {
   lmdb::env env;
   MDB_dbi pages = 0, records = 0, keys = 0, quarantine = 0, cursors = 0, audit = 0, meta = 0, attempts = 0;
+  // --- the key index, in levels ---
+  // Each stored key has one entry (its 8-byte prefix -> the sequence of its latest version) in one
+  // of three databases of the same format: `keys_new` takes every new entry, and is merged in key
+  // order into `keys_mid` when it holds `index_new_limit` entries; `keys_mid` is merged into `keys`
+  // (the big level, and the whole index of ledgers written before the levels) when it holds
+  // `index_mid_limit`. Random inserts then dirty the pages of a small tree, and the big tree is
+  // rewritten in key order once per `index_mid_limit` keys instead of a page per key per commit:
+  // the bytes a commit writes stay nearly flat as the ledger grows (docs/performance.md). Lookups
+  // read all three. Merges run inside the commit's write transaction, so the index is never seen
+  // half merged.
+  MDB_dbi keys_new = 0, keys_mid = 0;
+  /// False only for a read-only open of a ledger written before the levels (all of it in `keys`).
+  bool levels_open = false;
+  uint64_t index_new_limit = 1u << 16;
+  uint64_t index_mid_limit = 10u << 16;
+  /// Opens the levels (with MDB_CREATE when `create` has it) inside `t`.
+  void open_levels(const lmdb::txn& t, unsigned create) {
+    try {
+      keys_new = lmdb::open_db(t, "keys_new", create | MDB_DUPSORT | MDB_DUPFIXED);
+      keys_mid = lmdb::open_db(t, "keys_mid", create | MDB_DUPSORT | MDB_DUPFIXED);
+      levels_open = true;
+    } catch (const lmdb::error& e) {
+      if (create != 0 || e.code() != MDB_NOTFOUND) throw;
+      levels_open = false;
+    }
+  }
+  /// Entries in `dbi` as of `t` (O(1)).
+  static uint64_t entries(const lmdb::txn& t, MDB_dbi dbi) {
+    MDB_stat st{};
+    lmdb::check(mdb_stat(t.get(), dbi, &st), "mdb_stat");
+    return static_cast<uint64_t>(st.ms_entries);
+  }
+  /// Indexes a new latest version: `prefix` (8 bytes) -> `seq_key`.
+  void index_put(const lmdb::txn& t, std::string_view prefix, std::string_view seq_key) {
+    lmdb::put(t, levels_open ? keys_new : keys, prefix, seq_key);
+  }
+  /// Removes the entry `prefix` -> `seq_key` from whichever level holds it.
+  void index_del(const lmdb::txn& t, std::string_view prefix, std::string_view seq_key) {
+    const std::string_view v = seq_key;
+    if (levels_open && (lmdb::del(t, keys_new, prefix, &v) || lmdb::del(t, keys_mid, prefix, &v))) return;
+    lmdb::del(t, keys, prefix, &v);
+  }
+  /// Moves every entry of `from` into `to`, in key order, and empties `from`.
+  static void merge_level(const lmdb::txn& t, MDB_dbi from, MDB_dbi to) {
+    {
+      lmdb::cursor c(t, from);
+      lmdb::cursor w(t, to);
+      std::string_view k, v;
+      for (bool more = c.get(k, v, MDB_FIRST); more; more = c.get(k, v, MDB_NEXT)) {
+        MDB_val mk{k.size(), const_cast<char*>(k.data())};
+        MDB_val mv{v.size(), const_cast<char*>(v.data())};
+        lmdb::check(mdb_cursor_put(w.get(), &mk, &mv, 0), "mdb_cursor_put (index merge)");
+      }
+    }
+    lmdb::check(mdb_drop(t.get(), from, 0), "mdb_drop (index merge)");
+  }
+  /// Merges the levels that reached their limits; called before a write transaction commits.
+  void settle_levels(const lmdb::txn& t) {
+    if (!levels_open || entries(t, keys_new) < index_new_limit) return;
+    merge_level(t, keys_new, keys_mid);
+    if (entries(t, keys_mid) >= index_mid_limit) merge_level(t, keys_mid, keys);
+  }
   int lock_fd = -1;
   // Next sequence numbers of what only the ledger actor writes; updated after a successful commit.
   // The audit chain has several writers (ledger, reconciler, settlement, catalog loads, console), so
@@ -246,20 +308,23 @@ struct ledger_store::impl {
     return sha256::digest(value);
   }
 
-  /// Finds the latest stored version of `key`, if any.
+  /// Finds the latest stored version of `key`, if any, in every level of the index.
   std::optional<std::pair<uint64_t, std::string_view>> find_latest(const lmdb::txn& t,
                                                                    const record_key& key) {
-    lmdb::cursor c(t, keys);
-    std::string_view k = ledger_detail::key_bytes(key).substr(0, 8);
-    std::string_view v;
-    if (!c.seek(k, v, MDB_SET_KEY)) return std::nullopt;
-    do {
-      uint64_t seq = codec::reader::decode_u64be(v);
-      std::string_view rec;
-      if (!lmdb::get(t, records, codec::u64_key(seq), rec))
-        throw lmdb::error("index points at a missing record", MDB_CORRUPTED);
-      if (record_codec::key_of(rec) == ledger_detail::key_bytes(key)) return std::make_pair(seq, rec);
-    } while (c.get(k, v, MDB_NEXT_DUP));
+    for (MDB_dbi level : {keys_new, keys_mid, keys}) {
+      if (level != keys && !levels_open) continue;
+      lmdb::cursor c(t, level);
+      std::string_view k = ledger_detail::key_bytes(key).substr(0, 8);
+      std::string_view v;
+      if (!c.seek(k, v, MDB_SET_KEY)) continue;
+      do {
+        uint64_t seq = codec::reader::decode_u64be(v);
+        std::string_view rec;
+        if (!lmdb::get(t, records, codec::u64_key(seq), rec))
+          throw lmdb::error("index points at a missing record", MDB_CORRUPTED);
+        if (record_codec::key_of(rec) == ledger_detail::key_bytes(key)) return std::make_pair(seq, rec);
+      } while (c.get(k, v, MDB_NEXT_DUP));
+    }
     return std::nullopt;
   }
 };

@@ -75,6 +75,7 @@ expected<std::unique_ptr<ledger_store>> ledger_store::open(const ledger_options&
     p->pages = lmdb::open_db(t, "pages", create);
     p->records = lmdb::open_db(t, "records", create);
     p->keys = lmdb::open_db(t, "keys", create | MDB_DUPSORT | MDB_DUPFIXED);
+    p->open_levels(t, create);  // the key index's small levels
     p->quarantine = lmdb::open_db(t, "quarantine", create);
     p->cursors = lmdb::open_db(t, "cursors", create);
     p->audit = lmdb::open_db(t, "audit", create);
@@ -95,6 +96,11 @@ expected<std::unique_ptr<ledger_store>> ledger_store::open(const ledger_options&
 
 void ledger_store::set_commit_fault(std::function<int()> fault) {
   impl_->env.set_commit_fault(std::move(fault));
+}
+
+void ledger_store::set_index_limits(uint64_t new_limit, uint64_t mid_limit) {
+  impl_->index_new_limit = std::max<uint64_t>(1, new_limit);
+  impl_->index_mid_limit = std::max<uint64_t>(1, mid_limit);
 }
 
 expected<std::vector<batch_outcome>> ledger_store::commit(const std::vector<const ingest_batch*>& batches) {
@@ -243,6 +249,7 @@ expected<std::vector<batch_outcome>> ledger_store::commit(const std::vector<cons
       outcomes.push_back(std::move(out));
     }
     lmdb::put(t, s.meta, "audit_head", key_bytes(head));
+    s.settle_levels(t);
     t.commit();
     s.next_page = next_page;
     s.next_record = next_record;
@@ -270,17 +277,14 @@ ledger_store::impl::put_outcome ledger_store::impl::put_version(
     // Same key, changed values: a restatement, stored as a new version.
     version = record_codec::version_of(latest->second) + 1;
     prev = latest->first;
-    auto prefix = key_bytes(kr.key).substr(0, 8);
-    auto old_seq = codec::u64_key(prev);
-    std::string_view old_view = old_seq;
-    lmdb::del(t, keys, prefix, &old_view);
+    index_del(t, key_bytes(kr.key).substr(0, 8), codec::u64_key(prev));
   }
   uint64_t seq = next_record++;
   scratch.clear();
   record_codec::encode(kr, version, prev, page_seq, content, scratch);
   auto seq_key = codec::u64_key(seq);
   lmdb::put(t, records, seq_key, scratch, MDB_APPEND);
-  lmdb::put(t, keys, key_bytes(kr.key).substr(0, 8), seq_key);
+  index_put(t, key_bytes(kr.key).substr(0, 8), seq_key);
   return version == 1 ? put_outcome::inserted : put_outcome::restated;
 }
 
@@ -515,6 +519,11 @@ expected<ledger_stats> ledger_store::stats() const {
     out.record_versions = entries(impl_->records);
     out.quarantined = entries(impl_->quarantine);
     out.audit_entries = entries(impl_->audit);
+    out.index_main = entries(impl_->keys);
+    if (impl_->levels_open) {
+      out.index_new = entries(impl_->keys_new);
+      out.index_mid = entries(impl_->keys_mid);
+    }
   } catch (const lmdb::error& e) {
     return failure{ec::storage_failure, std::string("reading stats: ") + e.what()};
   }

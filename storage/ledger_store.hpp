@@ -89,6 +89,9 @@ struct ledger_stats {
   uint64_t record_versions = 0;
   uint64_t quarantined = 0;
   uint64_t audit_entries = 0;
+  /// Entries of the key index by level (new keys, the middle level, the main one): one per stored
+  /// key, in exactly one level.
+  uint64_t index_new = 0, index_mid = 0, index_main = 0;
 };
 
 /// One HTTP attempt in the retry ledger: what was asked, what came back, what was decided.
@@ -216,6 +219,11 @@ class ledger_store {
   /// empty function removes it. Set it while nothing writes (from the thread that drives the
   /// actors); production never sets one and pays a null check per commit.
   void set_commit_fault(std::function<int()> fault);
+
+  /// Test hook: the sizes at which the key index's new level is merged into the middle one, and
+  /// the middle one into the main one (defaults 65,536 and 655,360), so that tests cross every merge
+  /// with a few thousand records. Set it while nothing writes.
+  void set_index_limits(uint64_t new_limit, uint64_t mid_limit);
 
  private:
   struct impl;

@@ -647,6 +647,74 @@ TEST(ledger_store, keys_sharing_their_first_eight_bytes_stay_distinct) {
   EXPECT_EQ(o4.inserted + o4.restatements, 0u);
 }
 
+TEST(ledger_store, the_key_index_levels_find_every_key_across_merges_and_reopens) {
+  // Small limits: the new level merges every 50 keys, the middle one every 200, so 1,000 keys in
+  // pages of 37 cross every merge many times; a key's repeat, restatement and look-up must find it
+  // whichever level holds it, and each key keeps exactly one index entry.
+  scratch_dir dir;
+  auto store = open_store(dir.path());
+  ASSERT_TRUE(store);
+  store->set_index_limits(50, 200);
+  std::vector<keyed_record> all;
+  for (int i = 0; i < 1000; ++i)
+    all.push_back(
+        keyed(make_record("USRC1760" + std::to_string(1000 + i), "t" + std::to_string(i), 100 + i)));
+  std::string cursor;
+  int page = 0;
+  auto commit_page = [&](const std::vector<keyed_record>& records) {
+    const std::string next = "c" + std::to_string(++page);
+    auto o = commit_one(*store, make_batch("s", cursor, next, records));
+    cursor = next;
+    return o;
+  };
+  for (std::size_t i = 0; i < all.size(); i += 37)
+    commit_page(
+        {all.begin() + static_cast<long>(i), all.begin() + static_cast<long>(std::min(all.size(), i + 37))});
+  auto st = stats_of(*store);
+  EXPECT_EQ(st.index_new + st.index_mid + st.index_main, 1000u);
+  EXPECT_GT(st.index_main, 0u);  // both merges happened
+  EXPECT_LT(st.index_new, 50u + 37u);
+  // Every key is found: repeats of all of them are duplicates, wherever their entry is.
+  uint64_t duplicates = 0;
+  for (std::size_t i = 0; i < all.size(); i += 100)
+    duplicates += commit_page({all.begin() + static_cast<long>(i), all.begin() + static_cast<long>(i + 100)})
+                      .duplicates;
+  EXPECT_EQ(duplicates, 1000u);
+  // Restating every third key (in every level) adds a version and keeps one entry per key.
+  std::vector<keyed_record> restated;
+  for (std::size_t i = 0; i < all.size(); i += 3) {
+    auto r = all[i];
+    r.record.units += 1;
+    restated.push_back(r);
+  }
+  uint64_t restatements = 0;
+  for (std::size_t i = 0; i < restated.size(); i += 41)
+    restatements += commit_page({restated.begin() + static_cast<long>(i),
+                                 restated.begin() + static_cast<long>(std::min(restated.size(), i + 41))})
+                        .restatements;
+  EXPECT_EQ(restatements, restated.size());
+  st = stats_of(*store);
+  EXPECT_EQ(st.index_new + st.index_mid + st.index_main, 1000u);
+  EXPECT_EQ(st.record_versions, 1000u + restated.size());
+  // After a reopen (default limits), the latest versions are found and are duplicates again.
+  store.reset();
+  store = open_store(dir.path());
+  ASSERT_TRUE(store);
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    const auto v = versions_of(*store, all[i].key);
+    ASSERT_EQ(v.size(), i % 3 == 0 ? 2u : 1u) << i;
+    EXPECT_EQ(v.back().record.units, all[i].record.units + (i % 3 == 0 ? 1 : 0)) << i;
+  }
+  auto again = commit_page(restated);
+  EXPECT_EQ(again.duplicates, restated.size());
+  EXPECT_EQ(again.inserted + again.restatements, 0u);
+  // A read-only open sees the same.
+  store.reset();
+  auto ro = open_store(dir.path(), true);
+  ASSERT_TRUE(ro);
+  EXPECT_EQ(versions_of(*ro, all[999].key).size(), 2u);
+}
+
 // --- audit chain ---------------------------------------------------------------------------------
 
 std::string read_file(const std::string& path) {
