@@ -345,12 +345,12 @@ std::optional<fault> fault_plan::enforce_quotas(std::string_view target, int64_t
     for (const auto& q : quotas)
       buckets_.push_back(token_bucket::full(q.requests_per_second, q.burst, now_ns));
   }
+  auto covers = [&](const quota& q) {
+    return q.path_prefix.empty() || under_path_prefix(target, q.path_prefix);
+  };
   int64_t wait = 0;
-  for (std::size_t i = 0; i < quotas.size(); ++i) {
-    if (!quotas[i].path_prefix.empty() && !under_path_prefix(target, quotas[i].path_prefix)) continue;
-    buckets_[i].refill(now_ns);
-    wait = std::max(wait, buckets_[i].wait_ns(now_ns));
-  }
+  for (std::size_t i = 0; i < quotas.size(); ++i)
+    if (covers(quotas[i])) wait = std::max(wait, buckets_[i].wait_ns(now_ns));
   if (wait > 0) {
     fault f;
     f.kind = fault_kind::status;
@@ -361,8 +361,7 @@ std::optional<fault> fault_plan::enforce_quotas(std::string_view target, int64_t
     return f;
   }
   for (std::size_t i = 0; i < quotas.size(); ++i)
-    if (quotas[i].path_prefix.empty() || under_path_prefix(target, quotas[i].path_prefix))
-      buckets_[i].try_take(now_ns);
+    if (covers(quotas[i])) buckets_[i].try_take(now_ns);
   return std::nullopt;
 }
 

@@ -194,9 +194,9 @@ struct ledger_store::impl {
   }
   /// Removes the entry `prefix` -> `seq_key` from whichever level holds it.
   void index_del(const lmdb::txn& t, std::string_view prefix, std::string_view seq_key) {
-    const std::string_view v = seq_key;
-    if (levels_open && (lmdb::del(t, keys_new, prefix, &v) || lmdb::del(t, keys_mid, prefix, &v))) return;
-    lmdb::del(t, keys, prefix, &v);
+    if (levels_open && (lmdb::del(t, keys_new, prefix, &seq_key) || lmdb::del(t, keys_mid, prefix, &seq_key)))
+      return;
+    lmdb::del(t, keys, prefix, &seq_key);
   }
   /// Moves every entry of `from` into `to`, in key order, and empties `from`.
   static void merge_level(const lmdb::txn& t, MDB_dbi from, MDB_dbi to) {

@@ -510,11 +510,7 @@ expected<ledger_stats> ledger_store::stats() const {
   ledger_stats out;
   try {
     auto t = lmdb::txn::begin(impl_->env, true);
-    MDB_stat st{};
-    auto entries = [&](MDB_dbi dbi) {
-      lmdb::check(mdb_stat(t.get(), dbi, &st), "mdb_stat");
-      return static_cast<uint64_t>(st.ms_entries);
-    };
+    auto entries = [&](MDB_dbi dbi) { return impl::entries(t, dbi); };
     out.pages = entries(impl_->pages);
     out.record_versions = entries(impl_->records);
     out.quarantined = entries(impl_->quarantine);

@@ -73,11 +73,7 @@ void ledger_store::impl::open_webhooks(const lmdb::txn& t, unsigned create) {
   }
 }
 
-uint64_t ledger_store::impl::held_count(const lmdb::txn& t) const {
-  MDB_stat st{};
-  lmdb::check(mdb_stat(t.get(), webhook_held, &st), "mdb_stat");
-  return static_cast<uint64_t>(st.ms_entries);
-}
+uint64_t ledger_store::impl::held_count(const lmdb::txn& t) const { return entries(t, webhook_held); }
 
 void ledger_store::impl::hold_update(const lmdb::txn& t, std::string_view source, uint64_t page_seq,
                                      const keyed_record& kr, std::string_view content) {
