@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "domain/expected.hpp"
@@ -67,6 +68,10 @@ struct ingest_batch {
   /// validator's full parse must agree with it.
   bool peeked = false;
   std::string peeked_cursor;
+  /// Offset and length in `body` of each record's raw bytes, found by that scan (empty when the
+  /// page was not scanned); the validator keeps a bad record's bytes from them instead of scanning
+  /// the page again.
+  std::vector<std::pair<std::size_t, std::size_t>> record_spans;
   /// When the whole page is corrupt (not JSON, no records array): why. The page is then kept in
   /// quarantine and the cursor does not move.
   std::vector<failure> page_errors;

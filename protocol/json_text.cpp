@@ -5,6 +5,7 @@
 
 #include <cctype>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 
 namespace dspsync {
@@ -126,7 +127,23 @@ expected<const boost::json::value*> json_text_parser::parse(std::string_view tex
 
 namespace {
 
-/// A forward-only scanner over JSON text that skips values without building them.
+/// Character classes for the structural scan: only quotes and brackets matter inside a container.
+enum : uint8_t { plain = 0, quote = 1, opening = 2, closing = 3 };
+struct char_classes {
+  uint8_t of[256] = {};
+  constexpr char_classes() {
+    of[static_cast<unsigned char>('"')] = quote;
+    of[static_cast<unsigned char>('{')] = opening;
+    of[static_cast<unsigned char>('[')] = opening;
+    of[static_cast<unsigned char>('}')] = closing;
+    of[static_cast<unsigned char>(']')] = closing;
+  }
+};
+constexpr char_classes classes;
+
+/// A forward-only scanner over JSON text that skips values without building them. It checks
+/// structure only as far as it needs to find values (quotes and brackets balance); the validator's
+/// full parse is the judge of well-formedness.
 struct scanner {
   std::string_view s;
   std::size_t i = 0;
@@ -142,50 +159,93 @@ struct scanner {
     }
     return false;
   }
+  /// From an opening quote at `at`, the index just past the closing one; npos when unterminated.
+  std::size_t past_string(std::size_t at) const {
+    // Find each quote with memchr (vectorised); a quote preceded by an odd run of backslashes is
+    // escaped. The run cannot reach past the opening quote.
+    const char* p = s.data();
+    const std::size_t n = s.size();
+    std::size_t j = at + 1;
+    while (j < n) {
+      const void* found = std::memchr(p + j, '"', n - j);
+      if (found == nullptr) return std::string_view::npos;
+      const std::size_t q = static_cast<std::size_t>(static_cast<const char*>(found) - p);
+      std::size_t run = 0;
+      while (p[q - 1 - run] == '\\') ++run;
+      if (run % 2 == 0) return q + 1;
+      j = q + 1;
+    }
+    return std::string_view::npos;
+  }
   /// Reads a string's raw content (escapes left as they are); false when not at a string.
   bool string(std::string_view& out) {
     ws();
     if (i >= s.size() || s[i] != '"') return false;
-    std::size_t start = ++i;
-    while (i < s.size() && s[i] != '"') i += (s[i] == '\\') ? 2 : 1;
-    if (i >= s.size()) return false;
-    out = s.substr(start, i - start);
-    ++i;
+    const std::size_t end = past_string(i);
+    if (end == std::string_view::npos) return false;
+    out = s.substr(i + 1, end - i - 2);
+    i = end;
     return true;
   }
   /// Skips one value; false on malformed text.
   bool skip() {
     ws();
-    if (i >= s.size()) return false;
-    char c = s[i];
+    const char* p = s.data();
+    const std::size_t n = s.size();
+    if (i >= n) return false;
+    const char c = p[i];
     if (c == '"') {
-      std::string_view ignored;
-      return string(ignored);
+      const std::size_t end = past_string(i);
+      if (end == std::string_view::npos) return false;
+      i = end;
+      return true;
     }
     if (c == '{' || c == '[') {
-      int depth = 0;
-      while (i < s.size()) {
-        char d = s[i];
-        if (d == '"') {
-          std::string_view ignored;
-          if (!string(ignored)) return false;
-          continue;
+      std::size_t depth = 0;
+      std::size_t j = i;
+      while (j < n) {
+        switch (classes.of[static_cast<unsigned char>(p[j])]) {
+          case plain:
+            ++j;
+            break;
+          case quote:
+            j = past_string(j);
+            if (j == std::string_view::npos) return false;
+            break;
+          case opening:
+            ++depth;
+            ++j;
+            break;
+          default:  // closing
+            ++j;
+            if (--depth == 0) {
+              i = j;
+              return true;
+            }
         }
-        if (d == '{' || d == '[') ++depth;
-        if (d == '}' || d == ']') {
-          if (--depth == 0) {
-            ++i;
-            return true;
-          }
-        }
-        ++i;
       }
       return false;
     }
-    while (i < s.size() && s[i] != ',' && s[i] != '}' && s[i] != ']' &&
-           !std::isspace(static_cast<unsigned char>(s[i])))
+    while (i < n && p[i] != ',' && p[i] != '}' && p[i] != ']' &&
+           !std::isspace(static_cast<unsigned char>(p[i])))
       ++i;
     return true;
+  }
+  /// At an array: the spans of its elements, leaving the scanner past it; nullopt when not at an
+  /// array or the array is malformed.
+  std::optional<std::vector<std::string_view>> elements() {
+    if (!eat('[')) return std::nullopt;
+    std::vector<std::string_view> out;
+    if (eat(']')) return out;
+    while (true) {
+      ws();
+      const std::size_t start = i;
+      if (!skip()) return std::nullopt;
+      out.push_back(s.substr(start, i - start));
+      if (eat(',')) continue;
+      if (eat(']')) return out;
+      return std::nullopt;
+    }
   }
 };
 
@@ -336,21 +396,14 @@ bool locate(scanner& sc, std::string_view pointer) {
 }  // namespace
 
 std::vector<std::string_view> array_element_spans(std::string_view text, std::string_view pointer) {
-  std::vector<std::string_view> out;
   scanner sc{text};
-  if (!locate(sc, pointer) || !sc.eat('[')) return out;
-  sc.ws();
-  if (sc.eat(']')) return out;
-  while (true) {
-    sc.ws();
-    std::size_t start = sc.i;
-    if (!sc.skip()) return {};
-    out.push_back(text.substr(start, sc.i - start));
-    if (sc.eat(',')) continue;
-    if (sc.eat(']')) break;
-    return {};
-  }
-  return out;
+  if (!locate(sc, pointer)) return {};
+  return sc.elements().value_or(std::vector<std::string_view>{});
+}
+
+std::optional<std::vector<std::string_view>> array_elements(std::string_view array_text) {
+  scanner sc{array_text};
+  return sc.elements();
 }
 
 std::optional<std::string_view> raw_value_at(std::string_view text, std::string_view pointer) {
@@ -359,6 +412,52 @@ std::optional<std::string_view> raw_value_at(std::string_view text, std::string_
   std::size_t start = sc.i;
   if (!sc.skip()) return std::nullopt;
   return text.substr(start, sc.i - start);
+}
+
+std::vector<std::optional<std::string_view>> raw_values_at(std::string_view text,
+                                                           const std::vector<std::string_view>& pointers) {
+  std::vector<std::optional<std::string_view>> out(pointers.size());
+  auto one_by_one = [&] {
+    for (std::size_t k = 0; k < pointers.size(); ++k) out[k] = raw_value_at(text, pointers[k]);
+    return out;
+  };
+  scanner sc{text};
+  if (!sc.eat('{')) return one_by_one();
+  // One pass over the top-level members (the last of repeated keys wins, as in the parser); each
+  // pointer then descends only into the member its first token names.
+  std::vector<std::pair<std::string, std::string_view>> members;
+  if (!sc.eat('}')) {
+    while (true) {
+      std::string_view key;
+      if (!sc.string(key) || !sc.eat(':')) return one_by_one();
+      sc.ws();
+      const std::size_t start = sc.i;
+      if (!sc.skip()) return one_by_one();
+      members.emplace_back(key.find('\\') == std::string_view::npos ? std::string(key) : unescape_string(key),
+                           text.substr(start, sc.i - start));
+      if (sc.eat(',')) continue;
+      if (sc.eat('}')) break;
+      return one_by_one();
+    }
+  }
+  for (std::size_t k = 0; k < pointers.size(); ++k) {
+    const std::string_view pointer = pointers[k];
+    if (pointer.empty()) {
+      out[k] = raw_value_at(text, pointer);
+      continue;
+    }
+    if (pointer.front() != '/') continue;
+    std::size_t end = pointer.find('/', 1);
+    if (end == std::string_view::npos) end = pointer.size();
+    const std::string token = unescape_token(pointer.substr(1, end - 1));
+    for (auto m = members.rbegin(); m != members.rend(); ++m) {
+      if (m->first != token) continue;
+      out[k] = end == pointer.size() ? std::optional<std::string_view>(m->second)
+                                     : raw_value_at(m->second, pointer.substr(end));
+      break;
+    }
+  }
+  return out;
 }
 
 }  // namespace dspsync

@@ -40,4 +40,13 @@ std::vector<std::string_view> array_element_spans(std::string_view text, std::st
 /// when the pointer leads nowhere or the text is malformed on the way.
 std::optional<std::string_view> raw_value_at(std::string_view text, std::string_view pointer);
 
+/// `raw_value_at` for several pointers in one pass over the document's top-level members (a page
+/// is scanned once, not once per pointer); one entry per pointer, in order.
+std::vector<std::optional<std::string_view>> raw_values_at(std::string_view text,
+                                                           const std::vector<std::string_view>& pointers);
+
+/// The raw byte spans of the elements of `array_text`, which must be exactly one array (as
+/// `raw_value_at` returns it); nullopt when it is not an array or is malformed.
+std::optional<std::vector<std::string_view>> array_elements(std::string_view array_text);
+
 }  // namespace dspsync

@@ -76,6 +76,10 @@ void page_mapper::map_records(ingest_batch& batch, const json::array& arr, const
   std::vector<std::string_view> spans;  // raw bytes of each record, computed on first need
   bool spans_ready = false;
   auto raw_of = [&](std::size_t index) -> std::string {
+    if (batch.record_spans.size() == arr.size() && !batch.record_spans.empty()) {
+      const auto& [offset, length] = batch.record_spans[index];
+      if (offset + length <= batch.body.size()) return batch.body.substr(offset, length);
+    }
     if (!spans_ready) {
       spans = array_element_spans(batch.body, records_pointer);
       spans_ready = true;

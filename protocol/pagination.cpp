@@ -293,24 +293,23 @@ std::string url_origin(std::string_view url) {
 namespace dspsync {
 
 expected<page_step> peek_next_page(const endpoint_config& ep, std::string_view cursor, std::string_view body,
-                                   std::size_t& record_count) {
+                                   std::size_t& record_count, std::vector<std::string_view>* record_spans) {
   const auto& pg = ep.pagination;
-  auto raw_records = raw_value_at(body, pg.records_pointer);
+  const std::string next_pointer = next_pointer_of(pg);
+  auto values = raw_values_at(body, {pg.records_pointer, next_pointer, pg.total_pointer});
+  const auto& raw_records = values[0];
   if (!raw_records || raw_records->empty() || raw_records->front() != '[')
     return failure{ec::missing_records, "records array not found by scan"};
-  auto spans = array_element_spans(body, pg.records_pointer);
-  auto trimmed = raw_records->substr(1);
-  while (!trimmed.empty() && (trimmed.front() == ' ' || trimmed.front() == '\n' || trimmed.front() == '\r' ||
-                              trimmed.front() == '\t'))
-    trimmed.remove_prefix(1);
-  if (spans.empty() && (trimmed.empty() || trimmed.front() != ']'))
-    return failure{ec::bad_json, "records array could not be scanned"};
-  record_count = spans.size();
+  auto spans = array_elements(*raw_records);
+  if (!spans) return failure{ec::bad_json, "records array could not be scanned"};
+  record_count = spans->size();
+  if (record_spans != nullptr) *record_spans = std::move(*spans);
   // A small document holding only what the pagination rules read, at the same pointers.
   boost::json::value doc = boost::json::object();
-  for (const auto& pointer : {next_pointer_of(pg), pg.total_pointer}) {
+  for (std::size_t slot = 1; slot < values.size(); ++slot) {
+    const std::string pointer(slot == 1 ? next_pointer : pg.total_pointer);
     if (pointer.empty()) continue;
-    auto raw = raw_value_at(body, pointer);
+    const auto& raw = values[slot];
     if (!raw) continue;
     boost::json::error_code jec;
     auto v = boost::json::parse(*raw, jec);

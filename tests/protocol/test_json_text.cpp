@@ -214,5 +214,56 @@ TEST(array_element_spans, agrees_with_the_parser_on_a_large_page) {
   }
 }
 
+// --- several pointers in one pass ---------------------------------------------------------------------
+
+TEST(raw_values_at, agrees_with_one_pointer_at_a_time) {
+  // Escaped quotes after backslash runs of every parity, repeated keys (the last wins), escaped
+  // keys, nested and indexed pointers, non-object roots and malformed text.
+  const std::vector<std::string> docs = {
+      R"({"data": [1, "a\\", "b\\\"]", "c\\\\\"}"], "next": "x\\\"y", "meta": {"total": 3, "t": [0]}})",
+      R"({"next": 1, "data": [2], "next": "last", "meta": {"total": 1}, "meta": {"total": 9}})",
+      R"({"d\u0061ta": ["esc"], "n\"ext": 5, "a/b": {"m~n": [true]}})",
+      R"({"data": [{"x": "}]\"[{"}, [[], {}]], "next": null})",
+      R"([{"data": [1]}, 2])",
+      R"({"data": [1, 2], "next": "unterminated)",
+      R"({"data": [1, 2]] "next": 1})",
+      R"(  {  }  )",
+      "",
+  };
+  const std::vector<std::string_view> pointers = {"/data", "/next",   "/meta/total", "/meta/t/0", "/n\"ext",
+                                                  "",      "/a~1b",   "/a~1b/m~0n",  "/0/data",   "/missing",
+                                                  "data",  "/data/1", "/meta"};
+  for (const auto& doc : docs) {
+    auto together = raw_values_at(doc, pointers);
+    ASSERT_EQ(together.size(), pointers.size());
+    for (std::size_t k = 0; k < pointers.size(); ++k) {
+      auto alone = raw_value_at(doc, pointers[k]);
+      EXPECT_EQ(together[k], alone) << doc << " at \"" << pointers[k] << "\"";
+    }
+  }
+  // And they find what they should, not merely the same nothing.
+  auto values = raw_values_at(docs[1], {"/data", "/next", "/meta/total"});
+  EXPECT_EQ(values[0].value_or("<none>"), "[2]");
+  EXPECT_EQ(values[1].value_or("<none>"), "\"last\"");
+  EXPECT_EQ(values[2].value_or("<none>"), "9");
+  values = raw_values_at(docs[0], {"/data", "/next"});
+  EXPECT_EQ(values[0].value_or("<none>"), R"([1, "a\\", "b\\\"]", "c\\\\\"}"])");
+  EXPECT_EQ(values[1].value_or("<none>"), R"("x\\\"y")");
+}
+
+TEST(array_elements, spans_of_an_array_or_nothing) {
+  auto spans = array_elements(R"([ "a\\" , {"b": "]"}, [1,2] ,3 ])");
+  ASSERT_TRUE(spans);
+  EXPECT_EQ(std::vector<std::string>(spans->begin(), spans->end()),
+            (std::vector<std::string>{R"("a\\")", R"({"b": "]"})", "[1,2]", "3"}));
+  spans = array_elements("[ ]");
+  ASSERT_TRUE(spans);
+  EXPECT_TRUE(spans->empty());
+  EXPECT_FALSE(array_elements(R"({"a": 1})"));
+  EXPECT_FALSE(array_elements("[1 2]"));
+  EXPECT_FALSE(array_elements("[1, \"2]"));
+  EXPECT_FALSE(array_elements(""));
+}
+
 }  // namespace
 }  // namespace dspsync

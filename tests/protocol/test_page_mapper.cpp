@@ -1,5 +1,7 @@
 #include "protocol/page_mapper.hpp"
 
+#include "protocol/pagination.hpp"
+
 #include <gtest/gtest.h>
 
 #include <string>
@@ -228,6 +230,38 @@ TEST(page_mapper, quarantined_raw_bytes_survive_an_escaped_records_key) {
   ASSERT_TRUE(b.page_errors.empty());
   ASSERT_EQ(b.quarantined.size(), 1u);
   EXPECT_EQ(b.quarantined[0].raw, corrupt_record);
+}
+
+TEST(page_mapper, quarantined_raw_bytes_from_the_read_ahead_scan_are_the_same_bytes) {
+  // The poller hands the validator the record spans its read-ahead scan found; the bytes kept for
+  // a bad record must be exactly those a scan of its own would keep.
+  const std::vector<std::string> bodies = {
+      page_of({good_record, corrupt_record, "42", "[1, 2]", "\"text\""}),
+      "{\"data\": [" + good_record + "], \"data\": [" + corrupt_record + ", 7]}",
+      "{\"d\\u0061ta\": [" + corrupt_record + "], \"next_cursor\": \"n\"}",
+  };
+  const auto ep = make_endpoint();
+  for (const auto& body : bodies) {
+    std::size_t count = 0;
+    std::vector<std::string_view> spans;
+    auto step = peek_next_page(ep, "", body, count, &spans);
+    ASSERT_TRUE(step) << body;
+    ASSERT_EQ(spans.size(), count);
+    ingest_batch with_spans;
+    with_spans.source = ep.name;
+    with_spans.body = body;
+    for (auto span : spans)
+      with_spans.record_spans.emplace_back(static_cast<std::size_t>(span.data() - body.data()), span.size());
+    page_mapper mapper(ep, territory_options{});
+    mapper.map(with_spans);
+    auto scanned = map_page(body);
+    ASSERT_EQ(with_spans.quarantined.size(), scanned.quarantined.size()) << body;
+    ASSERT_FALSE(scanned.quarantined.empty()) << body;
+    for (std::size_t i = 0; i < scanned.quarantined.size(); ++i) {
+      EXPECT_EQ(with_spans.quarantined[i].raw, scanned.quarantined[i].raw) << body;
+      EXPECT_EQ(with_spans.quarantined[i].raw, std::string(spans[scanned.quarantined[i].position])) << body;
+    }
+  }
 }
 
 TEST(page_mapper, missing_or_misplaced_records_array_is_a_page_error) {
