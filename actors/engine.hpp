@@ -15,13 +15,17 @@
 namespace dspsync {
 
 /// How an engine runs.
+/// Worker threads for the actor system: `requested` (engine_options) if set, else `configured`
+/// (`pipeline.workers`) if set, else one per core and at least 2 (`cores` 0 = unknown).
+std::size_t worker_count(std::size_t requested, int configured, unsigned cores);
+
 struct engine_options {
   /// Run to completion: every endpoint stops once it has caught up (demo, `run --once`, tests).
   bool once = false;
   uint64_t seed = 1;
   /// Replaces the Beast HTTP clients (tests).
   transport_factory make_transport;
-  /// Worker threads of the actor system; 0 = one per core.
+  /// Worker threads of the actor system; 0 = `pipeline.workers` from the configuration.
   std::size_t workers = 0;
   // --- operator console and metrics ---
   /// Start the console and the HTTP port even where their configured port is 0 (which otherwise

@@ -220,7 +220,8 @@ const object_schema endpoint_schema{
      {"schedule", &schedule_schema},
      {"webhook", &webhook_schema},
      {"totals", &totals_schema}}};
-const object_schema pipeline_schema{{"validators", "max_pages_in_flight", "max_pages_per_commit"}, {}};
+const object_schema pipeline_schema{{"workers", "validators", "max_pages_in_flight", "max_pages_per_commit"},
+                                    {}};
 const object_schema console_schema{
     {"listen", "port", "token_env", "idle_timeout_s", "pending_sla", "max_sessions"}, {}};
 const object_schema supervision_schema{
@@ -979,6 +980,7 @@ void read_engine(const json::object& root, engine_config& cfg, error_list& error
   in.integer("map_size_mib", 1, int64_t(1) << 30, cfg.map_size_mib);
   if (const auto* o = in.object("pipeline")) {
     object_reader p(*o, "pipeline", pipeline_schema, errors);
+    p.integer("workers", 0, 1024, cfg.pipeline.workers);
     p.integer("validators", 1, no_max, cfg.pipeline.validators);
     p.integer("max_pages_in_flight", 1, no_max, cfg.pipeline.max_pages_in_flight);
     p.integer("max_pages_per_commit", 1, no_max, cfg.pipeline.max_pages_per_commit);

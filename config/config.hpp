@@ -239,6 +239,8 @@ struct console_config {
 
 /// How much work may be in flight.
 struct pipeline_config {
+  /// Worker threads of the actor system; 0 = one per CPU core (at least 2).
+  int workers = 0;
   /// Validator actors in the pool.
   int validators = 2;
   /// Pages fetched but not yet committed, per endpoint (backpressure bound).

@@ -44,7 +44,7 @@ std::string endpoint(const std::string& extra = "") {
 
 const char* full_example = R"json({
   "data_dir": "/var/lib/dspsync", "map_size_mib": 4096,
-  "pipeline": {"validators": 3, "max_pages_in_flight": 2, "max_pages_per_commit": 16},
+  "pipeline": {"workers": 3, "validators": 3, "max_pages_in_flight": 2, "max_pages_per_commit": 16},
   "console": {"listen": "127.0.0.1", "port": 7070, "token_env": "DSPSYNC_CONSOLE_TOKEN"},
   "pseudo_territories": ["WW","ZZ","XK","EU"],
   "endpoints": [{
@@ -77,6 +77,7 @@ TEST(config, empty_document_takes_every_default) {
   const auto cfg = valid("{}");
   EXPECT_EQ(cfg.data_dir, "./dspsync-data");
   EXPECT_EQ(cfg.map_size_mib, 16384u);
+  EXPECT_EQ(cfg.pipeline.workers, 0);
   EXPECT_EQ(cfg.pipeline.validators, 2);
   EXPECT_EQ(cfg.pipeline.max_pages_in_flight, 16);
   EXPECT_EQ(cfg.pipeline.max_pages_per_commit, 64);
@@ -158,6 +159,7 @@ TEST(config, full_example_loads) {
   EXPECT_EQ(cfg.data_dir, "/var/lib/dspsync");
   EXPECT_EQ(cfg.map_size_mib, 4096u);
   EXPECT_EQ(cfg.pipeline.validators, 3);
+  EXPECT_EQ(cfg.pipeline.workers, 3);
   EXPECT_EQ(cfg.console.port, 7070);
   EXPECT_EQ(cfg.console.token_env, "DSPSYNC_CONSOLE_TOKEN");
   ASSERT_EQ(cfg.endpoints.size(), 2u);
@@ -242,6 +244,8 @@ TEST(config, numbers_out_of_range_are_named) {
             "endpoints[0].backoff.cap_ms: expected an integer >= base_ms (1000), got 999");
   EXPECT_EQ(error_of(endpoint(R"("backoff": {"base_ms": 70000})")),
             "endpoints[0].backoff.base_ms: expected an integer <= cap_ms (60000), got 70000");
+  EXPECT_EQ(error_of(R"({"pipeline": {"workers": -1}})"),
+            "pipeline.workers: expected an integer from 0 to 1024, got -1");
   EXPECT_EQ(error_of(R"({"pipeline": {"validators": 0}})"),
             "pipeline.validators: expected an integer >= 1, got 0");
   EXPECT_EQ(error_of(R"({"console": {"port": 70000}})"),

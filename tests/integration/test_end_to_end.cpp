@@ -69,6 +69,15 @@ void run_to_completion(const engine_config& cfg) {
   (*eng)->stop();
 }
 
+TEST(engine, worker_count_is_one_per_core_unless_set) {
+  EXPECT_EQ(worker_count(0, 0, 8), 8u);
+  EXPECT_EQ(worker_count(0, 0, 2), 2u);
+  EXPECT_EQ(worker_count(0, 0, 1), 2u);  // a poller and a validator can always overlap
+  EXPECT_EQ(worker_count(0, 0, 0), 2u);  // cores unknown
+  EXPECT_EQ(worker_count(0, 3, 8), 3u);  // pipeline.workers
+  EXPECT_EQ(worker_count(5, 3, 8), 5u);  // engine_options.workers wins
+}
+
 TEST(end_to_end, every_style_ingests_exactly_the_planted_counts) {
   temp_dir dir;
   auto h = make_harness(dir.sub("data"));
