@@ -46,6 +46,8 @@ class key_deriver {
 
  private:
   std::vector<std::string> fields_;
+  std::vector<uint8_t> parts_;  // fields_, resolved to the record member each names
+  std::string text_;            // the hashed text, reused
   sha256 hash_;
 };
 
