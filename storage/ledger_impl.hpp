@@ -3,6 +3,7 @@
 // Internals of ledger_store shared by its implementation files (ledger_store.cpp and the
 // lifecycle code that extends it). Not part of the storage interface.
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <map>
@@ -10,6 +11,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "domain/idempotency.hpp"
 #include "storage/codec.hpp"
@@ -309,12 +311,46 @@ struct ledger_store::impl {
   }
 
   /// Finds the latest stored version of `key`, if any, in every level of the index.
-  std::optional<std::pair<uint64_t, std::string_view>> find_latest(const lmdb::txn& t,
-                                                                   const record_key& key) {
+  /// Key prefixes (as big-endian numbers, sorted) that a commit probed in the older index levels
+  /// (`keys_mid`, `keys`) before storing anything, and found in neither. Within that write
+  /// transaction those levels only lose entries until `settle_levels` (new entries go to
+  /// `keys_new`), so a prefix absent at the start stays absent: `find_latest` skips the two
+  /// lookups that miss the cache most, for the usual case of a key never seen before.
+  struct older_levels_probe {
+    std::vector<uint64_t> absent;
+    bool skips(std::string_view prefix) const {
+      return std::binary_search(absent.begin(), absent.end(), codec::reader::decode_u64be(prefix));
+    }
+  };
+  /// Probes `prefixes` (8-byte key prefixes as big-endian numbers) in key order, one cursor per
+  /// level, so neighbouring probes share the B-tree pages already in cache. Empty (nothing is
+  /// skipped) unless the levels are open.
+  older_levels_probe probe_older_levels(const lmdb::txn& t, std::vector<uint64_t> prefixes) const {
+    older_levels_probe out;
+    if (!levels_open) return out;
+    std::sort(prefixes.begin(), prefixes.end());
+    prefixes.erase(std::unique(prefixes.begin(), prefixes.end()), prefixes.end());
+    lmdb::cursor mid(t, keys_mid);
+    lmdb::cursor main(t, keys);
+    out.absent.reserve(prefixes.size());
+    for (uint64_t p : prefixes) {
+      const std::string bytes = codec::u64_key(p);
+      std::string_view k = bytes, v;
+      if (mid.seek(k, v, MDB_SET_KEY)) continue;
+      k = bytes;
+      if (!main.seek(k, v, MDB_SET_KEY)) out.absent.push_back(p);
+    }
+    return out;
+  }
+  std::optional<std::pair<uint64_t, std::string_view>> find_latest(
+      const lmdb::txn& t, const record_key& key, const older_levels_probe* probe = nullptr) {
+    const std::string_view prefix = ledger_detail::key_bytes(key).substr(0, 8);
+    const bool older_absent = probe != nullptr && probe->skips(prefix);
     for (MDB_dbi level : {keys_new, keys_mid, keys}) {
       if (level != keys && !levels_open) continue;
+      if (level != keys_new && older_absent) continue;
       lmdb::cursor c(t, level);
-      std::string_view k = ledger_detail::key_bytes(key).substr(0, 8);
+      std::string_view k = prefix;
       std::string_view v;
       if (!c.seek(k, v, MDB_SET_KEY)) continue;
       do {

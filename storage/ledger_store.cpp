@@ -114,6 +114,11 @@ expected<std::vector<batch_outcome>> ledger_store::commit(const std::vector<cons
     std::string value, content, qvalue;
     // Held updates wait for a base record; while none are held, no batch looks for them.
     bool holding = s.webhooks_open && s.held_count(t) > 0;
+    std::vector<uint64_t> prefixes;
+    for (const auto* b : batches)
+      for (const auto& kr : b->records)
+        prefixes.push_back(codec::reader::decode_u64be(key_bytes(kr.key).substr(0, 8)));
+    const auto probe = s.probe_older_levels(t, std::move(prefixes));
     for (const auto* b : batches) {
       batch_outcome out;
       std::string_view cp_bytes;
@@ -176,7 +181,7 @@ expected<std::vector<batch_outcome>> ledger_store::commit(const std::vector<cons
       for (const auto& kr : b->records) {
         content.clear();
         record_codec::encode_content(kr.record, content);
-        auto latest = s.find_latest(t, kr.key);
+        auto latest = s.find_latest(t, kr.key, &probe);
         if (kr.update && !latest && s.webhooks_open) {
           // An update of a record not ingested yet: it waits for its base record.
           s.hold_update(t, b->source, out.page_seq, kr, content);

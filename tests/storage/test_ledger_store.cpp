@@ -715,6 +715,41 @@ TEST(ledger_store, the_key_index_levels_find_every_key_across_merges_and_reopens
   EXPECT_EQ(versions_of(*ro, all[999].key).size(), 2u);
 }
 
+TEST(ledger_store, a_commit_sees_its_own_writes_to_keys_the_older_levels_hold_or_lack) {
+  // A commit probes its keys in the older index levels before storing anything and skips them for
+  // keys found in neither. Within one group commit (two batches), a key in an older level
+  // restated twice, and a new key stored, repeated and restated, must count exactly as one by one.
+  scratch_dir dir;
+  auto store = open_store(dir.path());
+  ASSERT_TRUE(store);
+  store->set_index_limits(4, 8);
+  std::vector<keyed_record> old;
+  for (int i = 0; i < 20; ++i)
+    old.push_back(keyed(make_record("USRC1760" + std::to_string(7000 + i), "o" + std::to_string(i), 10 + i)));
+  ASSERT_EQ(commit_one(*store, make_batch("s", "", "c1", old)).inserted, 20u);
+  auto st = stats_of(*store);
+  ASSERT_GT(st.index_mid + st.index_main, 0u);  // the old keys sit in the older levels
+  auto bump = [](keyed_record r, int by) {
+    r.record.units += by;
+    return r;
+  };
+  const auto fresh = keyed(make_record("GBAYE0601498", "new-1", 5));
+  auto first = make_batch("s", "c1", "c2", {bump(old[3], 1), fresh, old[5], bump(old[3], 2)});
+  auto second = make_batch("s", "c2", "c3", {fresh, bump(fresh, 1), bump(old[3], 2), bump(old[19], 1)});
+  auto out = commit(*store, {&first, &second});
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0].inserted, 1u);      // fresh
+  EXPECT_EQ(out[0].restatements, 2u);  // old[3] +1, then +2
+  EXPECT_EQ(out[0].duplicates, 1u);    // old[5]
+  EXPECT_EQ(out[1].inserted, 0u);
+  EXPECT_EQ(out[1].duplicates, 2u);    // fresh again, old[3] +2 again
+  EXPECT_EQ(out[1].restatements, 2u);  // fresh +1, old[19] +1
+  EXPECT_EQ(versions_of(*store, old[3].key).size(), 3u);
+  EXPECT_EQ(versions_of(*store, fresh.key).size(), 2u);
+  st = stats_of(*store);
+  EXPECT_EQ(st.index_new + st.index_mid + st.index_main, 21u);  // one entry per key
+}
+
 // --- audit chain ---------------------------------------------------------------------------------
 
 std::string read_file(const std::string& path) {
