@@ -8,12 +8,16 @@
 #include <cctype>
 #include <chrono>
 #include <cinttypes>
+#include <condition_variable>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <mutex>
+#include <optional>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "app/cli.hpp"
 #include "protocol/csv_reader.hpp"
@@ -121,10 +125,30 @@ class progress_meter {
 
 /// Commits delivered batches to the ledger, several per write transaction, in delivery order.
 /// Without a store (`--dry-run`) it only counts what would be committed.
+///
+/// The commits run on a thread of their own while the reader maps the next group: reading,
+/// mapping and validating take one core, the ledger's writes and fsync the other. One group waits
+/// at most (bounded memory: the reader blocks while a group is queued), groups commit strictly in
+/// order, and after a failed commit nothing more of that file is committed: the failure is
+/// returned by the next `deliver` (which stops the reader) and by `finish_file`, and a rerun
+/// resumes the file at its last committed checkpoint.
 class ledger_sink : public batch_sink {
  public:
   ledger_sink(ledger_store* store, progress_meter& meter, std::size_t batches_per_commit)
-      : store_(store), meter_(meter), per_commit_(std::max<std::size_t>(batches_per_commit, 1)) {}
+      : store_(store), meter_(meter), per_commit_(std::max<std::size_t>(batches_per_commit, 1)) {
+    if (store_ != nullptr) committer_ = std::thread([this] { commit_loop(); });
+  }
+  ~ledger_sink() override {
+    if (!committer_.joinable()) return;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stopping_ = true;
+    }
+    changed_.notify_all();
+    committer_.join();
+  }
+  ledger_sink(const ledger_sink&) = delete;
+  ledger_sink& operator=(const ledger_sink&) = delete;
 
   status deliver(ingest_batch&& batch) override {
     for (const auto& q : batch.quarantined) {
@@ -136,31 +160,28 @@ class ledger_sink : public batch_sink {
     for (const auto& r : batch.records) ++(r.state == record_state::validated ? valid_ : pending_records_);
     quarantined_ += batch.quarantined.size();
     pending_.push_back(std::move(batch));
-    if (pending_.size() >= per_commit_) return flush();
+    if (pending_.size() >= per_commit_) return hand_off();
     return ok;
   }
 
   void progress(uint64_t file_bytes, uint64_t rows) override { meter_.update(file_bytes, rows); }
 
-  status flush() {
-    if (pending_.empty()) return ok;
-    if (store_ == nullptr) {
+  /// Ends a file (or a report) whose reading returned `read`: when it succeeded, commits what
+  /// was delivered and waits until it is committed; when it failed, drops the batches not handed
+  /// off yet (never committed; a rerun reads them again). Returns the first failure, reading's or
+  /// a commit's, and leaves the sink ready for the next file.
+  status finish_file(status read) {
+    if (read) {
+      read = hand_off();
+    } else {
       pending_.clear();
-      return ok;
     }
-    std::vector<const ingest_batch*> batches;
-    for (const auto& b : pending_) batches.push_back(&b);
-    auto outcomes = store_->commit(batches);
-    if (!outcomes) return outcomes.error();
-    for (std::size_t i = 0; i < outcomes->size(); ++i) {
-      const auto& o = (*outcomes)[i];
-      if (!o.refused.empty())
-        return failure{ec::storage_failure, pending_[i].source + ": the ledger refused a batch (" +
-                                                o.refused +
-                                                "); did another process ingest this file meanwhile?"};
-    }
-    pending_.clear();
-    return ok;
+    if (store_ == nullptr) return read;
+    std::unique_lock<std::mutex> lock(mutex_);
+    changed_.wait(lock, [&] { return queued_.empty() && !committing_; });
+    if (read && failed_) read = *failed_;
+    failed_.reset();
+    return read;
   }
 
   /// What a dry run would have committed.
@@ -178,13 +199,78 @@ class ledger_sink : public batch_sink {
   }
 
  private:
+  /// Queues the delivered batches for the committer, waiting while an earlier group is queued.
+  status hand_off() {
+    if (pending_.empty()) return ok;
+    if (store_ == nullptr) {
+      pending_.clear();
+      return ok;
+    }
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      changed_.wait(lock, [&] { return queued_.empty() || failed_; });
+      if (failed_) {
+        pending_.clear();
+        return *failed_;
+      }
+      queued_ = std::move(pending_);
+    }
+    pending_.clear();
+    changed_.notify_all();
+    return ok;
+  }
+
+  void commit_loop() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    while (true) {
+      changed_.wait(lock, [&] { return !queued_.empty() || stopping_; });
+      if (queued_.empty()) return;  // stopping with nothing left
+      std::vector<ingest_batch> group = std::move(queued_);
+      queued_.clear();
+      committing_ = true;
+      lock.unlock();
+      changed_.notify_all();  // the reader may queue the next group while this one commits
+      auto st = commit_group(group);
+      group.clear();
+      lock.lock();
+      committing_ = false;
+      if (!st) {
+        failed_ = st.error();  // hand_off queues nothing more until finish_file
+        queued_.clear();       // a group queued behind the failed one is not committed either
+      }
+      changed_.notify_all();
+    }
+  }
+
+  status commit_group(const std::vector<ingest_batch>& group) {
+    std::vector<const ingest_batch*> batches;
+    for (const auto& b : group) batches.push_back(&b);
+    auto outcomes = store_->commit(batches);
+    if (!outcomes) return outcomes.error();
+    for (std::size_t i = 0; i < outcomes->size(); ++i) {
+      const auto& o = (*outcomes)[i];
+      if (!o.refused.empty())
+        return failure{ec::storage_failure, group[i].source + ": the ledger refused a batch (" + o.refused +
+                                                "); did another process ingest this file meanwhile?"};
+    }
+    return ok;
+  }
+
   ledger_store* store_;
   progress_meter& meter_;
   std::size_t per_commit_;
-  std::vector<ingest_batch> pending_;
+  std::vector<ingest_batch> pending_;  // the reader's side: delivered, not handed off yet
   std::ostringstream report_;
   std::size_t shown_ = 0;
   uint64_t valid_ = 0, pending_records_ = 0, quarantined_ = 0;
+  // --- shared with the committer, under mutex_ ---
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::vector<ingest_batch> queued_;  // the next group to commit
+  bool committing_ = false;
+  bool stopping_ = false;
+  std::optional<failure> failed_;
+  std::thread committer_;
 };
 
 struct ingest_setup {
@@ -336,7 +422,7 @@ int cmd_ingest_csv(int argc, char** argv) {
     meter.start_file(source, id->size);
     std::string binding;
     auto st = read_csv_file(s->source, territories(s->cfg), *id, **start, sink, &binding);
-    if (st) st = sink.flush();
+    st = sink.finish_file(st);
     meter.end_file();
     if (!binding.empty()) std::cerr << command << ": " << path << ": " << binding << "\n";
     std::cerr << sink.take_report();
@@ -442,7 +528,7 @@ int cmd_ingest_dsr(int argc, char** argv) {
     for (const auto& f : r.files) size += f.id.size;
     meter.start_file(label, size);
     auto st = reader.emit(r, starts, sink);
-    if (st) st = sink.flush();
+    st = sink.finish_file(st);
     meter.end_file();
     std::cerr << sink.take_report();
     if (!st) {

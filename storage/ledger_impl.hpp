@@ -161,18 +161,24 @@ struct ledger_store::impl {
   // --- the key index, in levels ---
   // Each stored key has one entry (its 8-byte prefix -> the sequence of its latest version) in one
   // of three databases of the same format: `keys_new` takes every new entry, and is merged in key
-  // order into `keys_mid` when it holds `index_new_limit` entries; `keys_mid` is merged into `keys`
-  // (the big level, and the whole index of ledgers written before the levels) when it holds
-  // `index_mid_limit`. Random inserts then dirty the pages of a small tree, and the big tree is
-  // rewritten in key order once per `index_mid_limit` keys instead of a page per key per commit:
-  // the bytes a commit writes stay nearly flat as the ledger grows (docs/performance.md). Lookups
-  // read all three. Merges run inside the commit's write transaction, so the index is never seen
-  // half merged.
+  // order into `keys_mid` when it holds `index_new_limit` entries. While `keys_mid` holds
+  // `index_mid_limit` or more, each commit moves one slice of the key space from it into `keys`
+  // (the big level, and the whole index of ledgers written before the levels): a sweep that goes
+  // round the key space slice by slice (its position is `meta/index_sweep`), each slice narrow
+  // enough that the main level pages it dirties stay under `index_step_pages`. Random inserts then
+  // dirty the pages of a small tree, the big tree is rewritten in key order a slice at a time
+  // instead of a page per key per commit, and no transaction holds more than a bounded number of
+  // dirty pages (LMDB keeps them in anonymous memory until the commit) however large the ledger
+  // grows. Lookups read all three. Merges run inside the commit's write transaction, so the index
+  // is never seen half merged.
   MDB_dbi keys_new = 0, keys_mid = 0;
   /// False only for a read-only open of a ledger written before the levels (all of it in `keys`).
   bool levels_open = false;
   uint64_t index_new_limit = 1u << 16;
   uint64_t index_mid_limit = 10u << 16;
+  /// Most main-level leaf pages one sweep slice may cover (8,192 pages: 32 MiB of 4 KiB pages); a
+  /// slice is also never wider than a tenth of the key space.
+  uint64_t index_step_pages = 8192;
   /// Opens the levels (with MDB_CREATE when `create` has it) inside `t`.
   void open_levels(const lmdb::txn& t, unsigned create) {
     try {
@@ -214,11 +220,40 @@ struct ledger_store::impl {
     }
     lmdb::check(mdb_drop(t.get(), from, 0), "mdb_drop (index merge)");
   }
+  /// Moves the entries of `keys_mid` in the next slice of the key space into `keys`, and
+  /// advances the sweep past it (back to the start after the last slice).
+  void sweep_slice(const lmdb::txn& t) {
+    MDB_stat st{};
+    lmdb::check(mdb_stat(t.get(), keys, &st), "mdb_stat");
+    const uint64_t slices =
+        std::max<uint64_t>(10, st.ms_leaf_pages / std::max<uint64_t>(1, index_step_pages) + 1);
+    const uint64_t width = UINT64_MAX / slices;
+    std::string_view at;
+    const uint64_t from = lmdb::get(t, meta, "index_sweep", at) ? codec::reader::decode_u64be(at) : 0;
+    const bool last = from > UINT64_MAX - width;
+    const uint64_t to =
+        last ? UINT64_MAX : from + width;  // the slice is [from, to), or [from, max] when last
+    {
+      lmdb::cursor c(t, keys_mid);
+      lmdb::cursor w(t, keys);
+      const std::string start = codec::u64_key(from);
+      std::string_view k = start, v;
+      for (bool more = c.seek(k, v, MDB_SET_RANGE); more; more = c.get(k, v, MDB_NEXT)) {
+        if (!last && codec::reader::decode_u64be(k) >= to) break;
+        MDB_val mk{k.size(), const_cast<char*>(k.data())};
+        MDB_val mv{v.size(), const_cast<char*>(v.data())};
+        lmdb::check(mdb_cursor_put(w.get(), &mk, &mv, 0), "mdb_cursor_put (index sweep)");
+        // LMDB leaves the cursor on the entry after the deleted one; MDB_NEXT then returns it.
+        lmdb::check(mdb_cursor_del(c.get(), 0), "mdb_cursor_del (index sweep)");
+      }
+    }
+    lmdb::put(t, meta, "index_sweep", codec::u64_key(last ? 0 : to));
+  }
   /// Merges the levels that reached their limits; called before a write transaction commits.
   void settle_levels(const lmdb::txn& t) {
-    if (!levels_open || entries(t, keys_new) < index_new_limit) return;
-    merge_level(t, keys_new, keys_mid);
-    if (entries(t, keys_mid) >= index_mid_limit) merge_level(t, keys_mid, keys);
+    if (!levels_open) return;
+    if (entries(t, keys_new) >= index_new_limit) merge_level(t, keys_new, keys_mid);
+    if (entries(t, keys_mid) >= index_mid_limit) sweep_slice(t);
   }
   int lock_fd = -1;
   // Next sequence numbers of what only the ledger actor writes; updated after a successful commit.

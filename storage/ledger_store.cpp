@@ -98,9 +98,10 @@ void ledger_store::set_commit_fault(std::function<int()> fault) {
   impl_->env.set_commit_fault(std::move(fault));
 }
 
-void ledger_store::set_index_limits(uint64_t new_limit, uint64_t mid_limit) {
+void ledger_store::set_index_limits(uint64_t new_limit, uint64_t mid_limit, uint64_t step_pages) {
   impl_->index_new_limit = std::max<uint64_t>(1, new_limit);
   impl_->index_mid_limit = std::max<uint64_t>(1, mid_limit);
+  impl_->index_step_pages = std::max<uint64_t>(1, step_pages);
 }
 
 expected<std::vector<batch_outcome>> ledger_store::commit(const std::vector<const ingest_batch*>& batches) {

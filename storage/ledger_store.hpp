@@ -220,10 +220,11 @@ class ledger_store {
   /// actors); production never sets one and pays a null check per commit.
   void set_commit_fault(std::function<int()> fault);
 
-  /// Test hook: the sizes at which the key index's new level is merged into the middle one, and
-  /// the middle one into the main one (defaults 65,536 and 655,360), so that tests cross every merge
-  /// with a few thousand records. Set it while nothing writes.
-  void set_index_limits(uint64_t new_limit, uint64_t mid_limit);
+  /// Test hook: the size at which the key index's new level is merged into the middle one, the
+  /// size of the middle one beyond which each commit sweeps a slice of it into the main one, and
+  /// the most main-level pages a slice may cover (defaults 65,536, 655,360 and 8,192), so that tests
+  /// cross every merge with a few thousand records. Set it while nothing writes.
+  void set_index_limits(uint64_t new_limit, uint64_t mid_limit, uint64_t step_pages = 8192);
 
  private:
   struct impl;

@@ -715,6 +715,61 @@ TEST(ledger_store, the_key_index_levels_find_every_key_across_merges_and_reopens
   EXPECT_EQ(versions_of(*ro, all[999].key).size(), 2u);
 }
 
+TEST(ledger_store, the_middle_level_moves_into_the_main_one_a_slice_at_a_time) {
+  // Past its limit the middle level moves into the main one slice by slice of the key space, so
+  // no commit moves (and dirties the main level's pages for) the whole of it at once. Keys that
+  // share their 8-byte prefix (index duplicates) move with their slice and stay findable.
+  scratch_dir dir;
+  auto store = open_store(dir.path());
+  ASSERT_TRUE(store);
+  store->set_index_limits(40, 160, 1);
+  std::vector<keyed_record> all;
+  for (int i = 0; i < 1200; ++i) {
+    auto r = make_record("USRC1760" + std::to_string(2000 + i), "s" + std::to_string(i), 7 + i);
+    if (i % 100 == 0) {
+      // Twelve keys with one prefix: the index holds them as duplicates of one key.
+      record_key k{};
+      k.fill(0x5a);
+      k[31] = static_cast<uint8_t>(i / 100);
+      all.push_back(keyed_with(k, r));
+    } else {
+      all.push_back(keyed(r));
+    }
+  }
+  std::string cursor;
+  uint64_t most_moved = 0, main_before = 0;
+  int page = 0;
+  for (std::size_t i = 0; i < all.size(); i += 30) {
+    const std::string next = "p" + std::to_string(++page);
+    auto o = commit_one(
+        *store, make_batch("s", cursor, next,
+                           {all.begin() + static_cast<long>(i), all.begin() + static_cast<long>(i + 30)}));
+    ASSERT_EQ(o.inserted, 30u);
+    cursor = next;
+    const auto st = stats_of(*store);
+    ASSERT_EQ(st.index_new + st.index_mid + st.index_main, i + 30);  // one entry per key, always
+    most_moved = std::max(most_moved, st.index_main - main_before);
+    main_before = st.index_main;
+  }
+  const auto st = stats_of(*store);
+  EXPECT_GT(st.index_main, 600u);  // the sweep kept up
+  EXPECT_LT(st.index_mid, 160u + 40u + 40u);
+  EXPECT_GT(most_moved, 0u);
+  EXPECT_LT(most_moved, 80u);  // a slice, not the middle level's 160 or more
+  for (const auto& kr : all) {
+    const auto v = versions_of(*store, kr.key);
+    ASSERT_EQ(v.size(), 1u);
+    EXPECT_EQ(v.front().record.transaction_id, kr.record.transaction_id);
+  }
+  auto again = commit_one(*store, make_batch("s", cursor, "again", all));
+  EXPECT_EQ(again.duplicates, all.size());
+  // The sweep position survives a reopen (default limits: the levels are simply read).
+  store.reset();
+  store = open_store(dir.path());
+  ASSERT_TRUE(store);
+  EXPECT_EQ(versions_of(*store, all[500].key).size(), 1u);
+}
+
 TEST(ledger_store, a_commit_sees_its_own_writes_to_keys_the_older_levels_hold_or_lack) {
   // A commit probes its keys in the older index levels before storing anything and skips them for
   // keys found in neither. Within one group commit (two batches), a key in an older level
