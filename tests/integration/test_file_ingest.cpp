@@ -312,6 +312,53 @@ int64_t committed_offset(const std::string& data_dir) {
 // The CSV crash campaign (`make crash-test`): DSPSYNC_CRASH_KILLS rounds (50 by default), each
 // killed at a random byte offset of the file once its commits pass it, alternately right after a
 // commit (mid-parse of the next batch) and at the next write to the ledger (mid-commit).
+TEST(file_ingest, a_full_ledger_stops_the_file_at_its_last_commit_and_a_rerun_completes_it) {
+  // Commits run on their own thread while the reader goes on: when one fails (here the map is
+  // full), nothing read after it may be committed, the failure is reported, and a rerun with a
+  // larger map resumes where the last commit ended and ends identical to an uninterrupted ingest.
+  temp_dir dir;
+  const auto file = dir.sub("a.csv");
+  auto [gen, gen_out] = run_command(
+      {DSPSYNC_BINARY, "gen-csv", "--rows", "60000", "--seed", "4", "--out", file}, dir.sub("gen.out"));
+  ASSERT_EQ(gen, 0) << gen_out;
+  const std::string src = R"({"name": "gen", "dsp": "spotify", "format": "csv", "batch_rows": 1000})";
+  auto config = [&](const std::string& data, int map_mib, const std::string& name) {
+    const auto path = dir.sub(name);
+    std::ofstream(path) << "{\"data_dir\": \"" << dir.sub(data) << "\", \"map_size_mib\": " << map_mib
+                        << ", \"sources\": [" << src << "]}\n";
+    return path;
+  };
+  const auto small = config("full", 4, "small.json");
+  auto [code, out] = run_command({DSPSYNC_BINARY, "ingest-csv", "--config", small, "--source", "gen", file},
+                                 dir.sub("small.out"));
+  EXPECT_EQ(code, 1) << out;
+  EXPECT_NE(out.find("MDB_MAP_FULL"), std::string::npos) << out;
+  EXPECT_NE(out.find("map_size_mib"), std::string::npos) << out;
+  auto cps = checkpoints(dir.sub("full"));
+  ASSERT_EQ(cps.size(), 1u);
+  const auto& cp = cps[0].second;
+  EXPECT_GT(cp.records_in, 0u);
+  EXPECT_LT(cp.records_in, 60000u);
+  EXPECT_EQ(cp.records_in % 1000, 0u);  // whole batches, committed in order
+  EXPECT_EQ(cp.pages, cp.records_in / 1000);
+  EXPECT_FALSE(cp.caught_up);
+
+  const auto large = config("full", 256, "large.json");
+  auto [again, again_out] = run_command(
+      {DSPSYNC_BINARY, "ingest-csv", "--config", large, "--source", "gen", file}, dir.sub("large.out"));
+  ASSERT_EQ(again, 0) << again_out;
+  EXPECT_NE(again_out.find("resuming at byte"), std::string::npos) << again_out;
+  const auto clean = config("clean", 256, "clean.json");
+  auto [clean_code, clean_out] = run_command(
+      {DSPSYNC_BINARY, "ingest-csv", "--config", clean, "--source", "gen", file}, dir.sub("clean.out"));
+  ASSERT_EQ(clean_code, 0) << clean_out;
+  EXPECT_TRUE(dump_text(dir.sub("full"), dir) == dump_text(dir.sub("clean"), dir));
+  cps = checkpoints(dir.sub("full"));
+  ASSERT_EQ(cps.size(), 1u);
+  EXPECT_EQ(cps[0].second.records_in, 60000u);
+  EXPECT_TRUE(cps[0].second.caught_up);
+}
+
 TEST(file_ingest, sigkill_mid_file_then_resume_equals_an_uninterrupted_ingest) {
   temp_dir dir;
   const uint64_t rows = scaled(200000, 20000);
