@@ -161,11 +161,11 @@ struct ledger_store::impl {
   // --- the key index, in levels ---
   // Each stored key has one entry (its 8-byte prefix -> the sequence of its latest version) in one
   // of three databases of the same format: `keys_new` takes every new entry, and is merged in key
-  // order into `keys_mid` when it holds `index_new_limit` entries. While `keys_mid` holds
-  // `index_mid_limit` or more, each commit moves one slice of the key space from it into `keys`
-  // (the big level, and the whole index of ledgers written before the levels): a sweep that goes
-  // round the key space slice by slice (its position is `meta/index_sweep`), each slice narrow
-  // enough that the main level pages it dirties stay under `index_step_pages`. Random inserts then
+  // order into `keys_mid` when it holds `index_new_limit` entries. When `keys_mid` reaches
+  // `index_mid_limit`, a pass starts that moves it into `keys` (the big level, and the whole index
+  // of ledgers written before the levels) one slice of the key space per commit, round the key
+  // space once (its position is `meta/index_sweep`), each slice narrow enough that the main level
+  // pages it dirties stay under `index_step_pages`. Random inserts then
   // dirty the pages of a small tree, the big tree is rewritten in key order a slice at a time
   // instead of a page per key per commit, and no transaction holds more than a bounded number of
   // dirty pages (LMDB keeps them in anonymous memory until the commit) however large the ledger
@@ -253,7 +253,12 @@ struct ledger_store::impl {
   void settle_levels(const lmdb::txn& t) {
     if (!levels_open) return;
     if (entries(t, keys_new) >= index_new_limit) merge_level(t, keys_new, keys_mid);
-    if (entries(t, keys_mid) >= index_mid_limit) sweep_slice(t);
+    // A pass starts when the middle level is full and, once started, moves a slice per commit
+    // until it has gone round the key space (the position is back at 0): the middle level then
+    // empties as the whole-level merge did, at the same cost per key in the main level.
+    std::string_view at;
+    const bool in_pass = lmdb::get(t, meta, "index_sweep", at) && codec::reader::decode_u64be(at) != 0;
+    if (in_pass || entries(t, keys_mid) >= index_mid_limit) sweep_slice(t);
   }
   int lock_fd = -1;
   // Next sequence numbers of what only the ledger actor writes; updated after a successful commit.
