@@ -212,24 +212,18 @@ struct ledger_store::impl {
       lmdb::cursor c(t, from);
       lmdb::cursor w(t, to);
       std::string_view k, v;
-      for (bool more = c.get(k, v, MDB_FIRST); more; more = c.get(k, v, MDB_NEXT)) {
-        MDB_val mk{k.size(), const_cast<char*>(k.data())};
-        MDB_val mv{v.size(), const_cast<char*>(v.data())};
-        lmdb::check(mdb_cursor_put(w.get(), &mk, &mv, 0), "mdb_cursor_put (index merge)");
-      }
+      for (bool more = c.get(k, v, MDB_FIRST); more; more = c.get(k, v, MDB_NEXT)) w.put(k, v);
     }
     lmdb::check(mdb_drop(t.get(), from, 0), "mdb_drop (index merge)");
   }
-  /// Moves the entries of `keys_mid` in the next slice of the key space into `keys`, and
-  /// advances the sweep past it (back to the start after the last slice).
-  void sweep_slice(const lmdb::txn& t) {
+  /// Moves the entries of `keys_mid` in the slice of the key space starting at `from` into
+  /// `keys`, and advances the sweep past it (back to the start after the last slice).
+  void sweep_slice(const lmdb::txn& t, uint64_t from) {
     MDB_stat st{};
     lmdb::check(mdb_stat(t.get(), keys, &st), "mdb_stat");
     const uint64_t slices =
         std::max<uint64_t>(10, st.ms_leaf_pages / std::max<uint64_t>(1, index_step_pages) + 1);
     const uint64_t width = UINT64_MAX / slices;
-    std::string_view at;
-    const uint64_t from = lmdb::get(t, meta, "index_sweep", at) ? codec::reader::decode_u64be(at) : 0;
     const bool last = from > UINT64_MAX - width;
     const uint64_t to =
         last ? UINT64_MAX : from + width;  // the slice is [from, to), or [from, max] when last
@@ -240,11 +234,8 @@ struct ledger_store::impl {
       std::string_view k = start, v;
       for (bool more = c.seek(k, v, MDB_SET_RANGE); more; more = c.get(k, v, MDB_NEXT)) {
         if (!last && codec::reader::decode_u64be(k) >= to) break;
-        MDB_val mk{k.size(), const_cast<char*>(k.data())};
-        MDB_val mv{v.size(), const_cast<char*>(v.data())};
-        lmdb::check(mdb_cursor_put(w.get(), &mk, &mv, 0), "mdb_cursor_put (index sweep)");
-        // LMDB leaves the cursor on the entry after the deleted one; MDB_NEXT then returns it.
-        lmdb::check(mdb_cursor_del(c.get(), 0), "mdb_cursor_del (index sweep)");
+        w.put(k, v);
+        c.del();  // MDB_NEXT then returns the entry after it
       }
     }
     lmdb::put(t, meta, "index_sweep", codec::u64_key(last ? 0 : to));
@@ -257,8 +248,8 @@ struct ledger_store::impl {
     // until it has gone round the key space (the position is back at 0): the middle level then
     // empties as the whole-level merge did, at the same cost per key in the main level.
     std::string_view at;
-    const bool in_pass = lmdb::get(t, meta, "index_sweep", at) && codec::reader::decode_u64be(at) != 0;
-    if (in_pass || entries(t, keys_mid) >= index_mid_limit) sweep_slice(t);
+    const uint64_t position = lmdb::get(t, meta, "index_sweep", at) ? codec::reader::decode_u64be(at) : 0;
+    if (position != 0 || entries(t, keys_mid) >= index_mid_limit) sweep_slice(t, position);
   }
   int lock_fd = -1;
   // Next sequence numbers of what only the ledger actor writes; updated after a successful commit.
@@ -350,7 +341,6 @@ struct ledger_store::impl {
     return sha256::digest(value);
   }
 
-  /// Finds the latest stored version of `key`, if any, in every level of the index.
   /// Key prefixes (as big-endian numbers, sorted) that a commit probed in the older index levels
   /// (`keys_mid`, `keys`) before storing anything, and found in neither. Within that write
   /// transaction those levels only lose entries until `settle_levels` (new entries go to
@@ -382,6 +372,8 @@ struct ledger_store::impl {
     }
     return out;
   }
+  /// Finds the latest stored version of `key`, if any, in every level of the index (skipping the
+  /// older levels for a key `probe` found in neither).
   std::optional<std::pair<uint64_t, std::string_view>> find_latest(
       const lmdb::txn& t, const record_key& key, const older_levels_probe* probe = nullptr) {
     const std::string_view prefix = ledger_detail::key_bytes(key).substr(0, 8);

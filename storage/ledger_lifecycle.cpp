@@ -42,8 +42,7 @@ std::unordered_set<uint64_t> superseded_versions(const lmdb::txn& t, MDB_dbi rec
 void set_state(lmdb::cursor& c, std::string_view key, std::string_view value, record_state state) {
   std::string k(key), copy(value);
   copy[state_offset] = static_cast<char>(state);
-  MDB_val mk = lmdb::val(k), mv = lmdb::val(copy);
-  lmdb::check(mdb_cursor_put(c.get(), &mk, &mv, MDB_CURRENT), "mdb_cursor_put");
+  c.put(k, copy, MDB_CURRENT);
 }
 
 /// Stores a drift event unless the same event (kind, subject, both values, and for an outlier the

@@ -161,4 +161,12 @@ bool cursor::seek(std::string_view& key, std::string_view& value, MDB_cursor_op 
   return true;
 }
 
+void cursor::put(std::string_view key, std::string_view value, unsigned flags) {
+  MDB_val k = val(key);
+  MDB_val v = val(value);
+  check(mdb_cursor_put(handle_, &k, &v, flags), "mdb_cursor_put");
+}
+
+void cursor::del() { check(mdb_cursor_del(handle_, 0), "mdb_cursor_del"); }
+
 }  // namespace dspsync::lmdb

@@ -120,6 +120,10 @@ class cursor {
   bool get(std::string_view& key, std::string_view& value, MDB_cursor_op op);
   /// Positions at `key` (MDB_SET_KEY / MDB_SET_RANGE style ops take the key in).
   bool seek(std::string_view& key, std::string_view& value, MDB_cursor_op op);
+  /// Writes through the cursor (`mdb_cursor_put`; MDB_CURRENT rewrites the entry under it).
+  void put(std::string_view key, std::string_view value, unsigned flags = 0);
+  /// Deletes the entry under the cursor; a following MDB_NEXT returns the entry after it.
+  void del();
   MDB_cursor* get() const { return handle_; }
 
  private:
