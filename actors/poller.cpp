@@ -424,13 +424,8 @@ void on_response(self_ptr self, const response_ptr& res) {
   // Read ahead: a structural scan finds the next cursor, so the next request goes out while the
   // validators map this page (pages still commit strictly in order, see `drain`).
   std::size_t count = 0;
-  std::vector<std::string_view> spans;
-  auto step = peek_next_page(ep, st.fetch_cursor, batch->body, count, &spans);
+  auto step = peek_next_page(ep, st.fetch_cursor, batch->body, count, &batch->record_spans);
   if (step) {
-    batch->record_spans.reserve(spans.size());
-    for (auto span : spans)
-      batch->record_spans.emplace_back(static_cast<std::size_t>(span.data() - batch->body.data()),
-                                       span.size());
     batch->peeked = true;
     batch->peeked_cursor = step->next_cursor;
     st.fetch_cursor = step->next_cursor;

@@ -76,7 +76,7 @@ void page_mapper::map_records(ingest_batch& batch, const json::array& arr, const
   std::vector<std::string_view> spans;  // raw bytes of each record, computed on first need
   bool spans_ready = false;
   auto raw_of = [&](std::size_t index) -> std::string {
-    if (batch.record_spans.size() == arr.size() && !batch.record_spans.empty()) {
+    if (batch.record_spans.size() == arr.size()) {
       const auto& [offset, length] = batch.record_spans[index];
       if (offset + length <= batch.body.size()) return batch.body.substr(offset, length);
     }

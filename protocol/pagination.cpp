@@ -293,7 +293,8 @@ std::string url_origin(std::string_view url) {
 namespace dspsync {
 
 expected<page_step> peek_next_page(const endpoint_config& ep, std::string_view cursor, std::string_view body,
-                                   std::size_t& record_count, std::vector<std::string_view>* record_spans) {
+                                   std::size_t& record_count,
+                                   std::vector<std::pair<std::size_t, std::size_t>>* record_spans) {
   const auto& pg = ep.pagination;
   const std::string next_pointer = next_pointer_of(pg);
   auto values = raw_values_at(body, {pg.records_pointer, next_pointer, pg.total_pointer});
@@ -303,7 +304,6 @@ expected<page_step> peek_next_page(const endpoint_config& ep, std::string_view c
   auto spans = array_elements(*raw_records);
   if (!spans) return failure{ec::bad_json, "records array could not be scanned"};
   record_count = spans->size();
-  if (record_spans != nullptr) *record_spans = std::move(*spans);
   // A small document holding only what the pagination rules read, at the same pointers.
   boost::json::value doc = boost::json::object();
   for (std::size_t slot = 1; slot < values.size(); ++slot) {
@@ -329,7 +329,14 @@ expected<page_step> peek_next_page(const endpoint_config& ep, std::string_view c
     }
     *at = std::move(v);
   }
-  return next_page(ep, cursor, doc, record_count);
+  auto step = next_page(ep, cursor, doc, record_count);
+  if (step && record_spans != nullptr) {
+    record_spans->clear();
+    record_spans->reserve(spans->size());
+    for (auto span : *spans)
+      record_spans->emplace_back(static_cast<std::size_t>(span.data() - body.data()), span.size());
+  }
+  return step;
 }
 
 }  // namespace dspsync

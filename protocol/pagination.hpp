@@ -3,6 +3,8 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include <boost/json/value.hpp>
 
@@ -55,11 +57,12 @@ expected<page_step> next_page(const endpoint_config& ep, std::string_view cursor
 /// The same decision as `next_page`, taken from the raw body by a structural scan (the records
 /// array is counted, not parsed), so the poller can ask for the next page while validators are
 /// still mapping this one. Fails when the body cannot be scanned (the validator then reports why).
-/// `record_count` receives the size of the records array and, when given, `record_spans` the raw
-/// bytes of each record (views into `body`).
+/// `record_count` receives the size of the records array and, when given and the scan succeeds,
+/// `record_spans` the offset and length in `body` of each record's raw bytes (what
+/// `ingest_batch::record_spans` holds).
 expected<page_step> peek_next_page(const endpoint_config& ep, std::string_view cursor, std::string_view body,
                                    std::size_t& record_count,
-                                   std::vector<std::string_view>* record_spans = nullptr);
+                                   std::vector<std::pair<std::size_t, std::size_t>>* record_spans = nullptr);
 
 /// Origin (`scheme://host[:port]`, lower-case, default port omitted) of a URL; empty if unparsable.
 std::string url_origin(std::string_view url);
