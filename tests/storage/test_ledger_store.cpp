@@ -143,6 +143,12 @@ source_checkpoint checkpoint_of(const ledger_store& store, const std::string& so
   return **cp;
 }
 
+/// Up to `n` records of `all` from `from` on (one page's worth).
+std::vector<keyed_record> slice(const std::vector<keyed_record>& all, std::size_t from, std::size_t n) {
+  const auto first = all.begin() + static_cast<long>(std::min(all.size(), from));
+  return {first, all.begin() + static_cast<long>(std::min(all.size(), from + n))};
+}
+
 std::vector<stored_record> versions_of(const ledger_store& store, const record_key& key) {
   auto v = store.versions(key);
   if (!v) ADD_FAILURE() << v.error().message;
@@ -667,18 +673,14 @@ TEST(ledger_store, the_key_index_levels_find_every_key_across_merges_and_reopens
     cursor = next;
     return o;
   };
-  for (std::size_t i = 0; i < all.size(); i += 37)
-    commit_page(
-        {all.begin() + static_cast<long>(i), all.begin() + static_cast<long>(std::min(all.size(), i + 37))});
+  for (std::size_t i = 0; i < all.size(); i += 37) commit_page(slice(all, i, 37));
   auto st = stats_of(*store);
   EXPECT_EQ(st.index_new + st.index_mid + st.index_main, 1000u);
   EXPECT_GT(st.index_main, 0u);  // both merges happened
   EXPECT_LT(st.index_new, 50u + 37u);
   // Every key is found: repeats of all of them are duplicates, wherever their entry is.
   uint64_t duplicates = 0;
-  for (std::size_t i = 0; i < all.size(); i += 100)
-    duplicates += commit_page({all.begin() + static_cast<long>(i), all.begin() + static_cast<long>(i + 100)})
-                      .duplicates;
+  for (std::size_t i = 0; i < all.size(); i += 100) duplicates += commit_page(slice(all, i, 100)).duplicates;
   EXPECT_EQ(duplicates, 1000u);
   // Restating every third key (in every level) adds a version and keeps one entry per key.
   std::vector<keyed_record> restated;
@@ -689,9 +691,7 @@ TEST(ledger_store, the_key_index_levels_find_every_key_across_merges_and_reopens
   }
   uint64_t restatements = 0;
   for (std::size_t i = 0; i < restated.size(); i += 41)
-    restatements += commit_page({restated.begin() + static_cast<long>(i),
-                                 restated.begin() + static_cast<long>(std::min(restated.size(), i + 41))})
-                        .restatements;
+    restatements += commit_page(slice(restated, i, 41)).restatements;
   EXPECT_EQ(restatements, restated.size());
   st = stats_of(*store);
   EXPECT_EQ(st.index_new + st.index_mid + st.index_main, 1000u);
@@ -741,9 +741,7 @@ TEST(ledger_store, the_middle_level_moves_into_the_main_one_a_slice_at_a_time) {
   int page = 0;
   for (std::size_t i = 0; i < all.size(); i += 30) {
     const std::string next = "p" + std::to_string(++page);
-    auto o = commit_one(
-        *store, make_batch("s", cursor, next,
-                           {all.begin() + static_cast<long>(i), all.begin() + static_cast<long>(i + 30)}));
+    auto o = commit_one(*store, make_batch("s", cursor, next, slice(all, i, 30)));
     ASSERT_EQ(o.inserted, 30u);
     cursor = next;
     const auto st = stats_of(*store);
