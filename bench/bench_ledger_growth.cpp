@@ -10,6 +10,9 @@
 // the window's records/s (wall) and the ratio against the first window, which is the baseline of
 // the same run.
 
+#include <sys/resource.h>
+
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -39,6 +42,14 @@ uint64_t bytes_written() {
     if (std::sscanf(line, "wchar: %llu", &v) == 1) break;
   std::fclose(f);
   return v;
+}
+
+/// This thread's user and system CPU seconds so far.
+std::pair<double, double> thread_cpu() {
+  rusage ru{};
+  getrusage(RUSAGE_THREAD, &ru);
+  auto secs = [](const timeval& tv) { return static_cast<double>(tv.tv_sec) + tv.tv_usec / 1e6; };
+  return {secs(ru.ru_utime), secs(ru.ru_stime)};
 }
 
 }  // namespace
@@ -82,8 +93,8 @@ int main(int argc, char** argv) {
 
   std::printf("ledger growth: %zu records, windows of %zu, %zu pages of 1000 per durable transaction\n",
               records, window, per_commit);
-  std::printf("%12s %12s %10s %10s %16s\n", "ledger size", "records/s", "s/window", "vs first",
-              "bytes written/rec");
+  std::printf("%12s %12s %10s %10s %16s %9s %9s %18s\n", "ledger size", "records/s", "s/window", "vs first",
+              "bytes written/rec", "user s", "sys s", "slowest commit ms");
   std::size_t next_entry = 0, stored = 0;
   double first_rate = 0;
   while (next_entry < rec.har.entries.size()) {
@@ -93,8 +104,11 @@ int main(int argc, char** argv) {
     next_entry += pages_per_window;
     const std::size_t size_before = stored;
     const uint64_t written_before = bytes_written();
+    const auto cpu0 = thread_cpu();
     const auto t0 = steady::now();
+    double slowest = 0;
     for (std::size_t i = 0; i < pages.size(); i += per_commit) {
+      const auto c0 = steady::now();
       std::vector<const ingest_batch*> group;
       for (std::size_t j = i; j < std::min(pages.size(), i + per_commit); ++j) group.push_back(&pages[j]);
       auto out = (*store)->commit(group);
@@ -103,14 +117,16 @@ int main(int argc, char** argv) {
         return 1;
       }
       for (const auto& o : *out) stored += o.records_in;
+      slowest = std::max(slowest, std::chrono::duration<double, std::milli>(steady::now() - c0).count());
     }
     const double took = std::chrono::duration<double>(steady::now() - t0).count();
+    const auto cpu1 = thread_cpu();
     const double rate = static_cast<double>(stored - size_before) / took;
     if (first_rate == 0) first_rate = rate;
     const double per_record =
         static_cast<double>(bytes_written() - written_before) / static_cast<double>(stored - size_before);
-    std::printf("%12zu %12.0f %10.2f %9.2fx %16.0f\n", size_before, rate, took, rate / first_rate,
-                per_record);
+    std::printf("%12zu %12.0f %10.2f %9.2fx %16.0f %9.2f %9.2f %18.1f\n", size_before, rate, took,
+                rate / first_rate, per_record, cpu1.first - cpu0.first, cpu1.second - cpu0.second, slowest);
     std::fflush(stdout);
   }
   store->reset();

@@ -4,12 +4,14 @@
 // lifecycle code that extends it). Not part of the storage interface.
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <map>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -17,6 +19,7 @@
 #include "storage/codec.hpp"
 #include "storage/ledger_store.hpp"
 #include "storage/lmdb.hpp"
+#include "storage/prefix_filter.hpp"
 #include "storage/record_codec.hpp"
 
 namespace dspsync {
@@ -206,15 +209,21 @@ struct ledger_store::impl {
       return;
     lmdb::del(t, keys, prefix, &seq_key);
   }
-  /// Moves every entry of `from` into `to`, in key order, and empties `from`.
-  static void merge_level(const lmdb::txn& t, MDB_dbi from, MDB_dbi to) {
+  /// Moves every entry of `keys_new` into `keys_mid`, in key order, empties `keys_new`, and adds
+  /// the moved prefixes to the older levels' filter.
+  void merge_new_level(const lmdb::txn& t) {
     {
-      lmdb::cursor c(t, from);
-      lmdb::cursor w(t, to);
+      lmdb::cursor c(t, keys_new);
+      lmdb::cursor w(t, keys_mid);
       std::string_view k, v;
-      for (bool more = c.get(k, v, MDB_FIRST); more; more = c.get(k, v, MDB_NEXT)) w.put(k, v);
+      for (bool more = c.get(k, v, MDB_FIRST); more; more = c.get(k, v, MDB_NEXT)) {
+        w.put(k, v);
+        const uint64_t prefix = codec::reader::decode_u64be(k);
+        if (older_filter) older_filter->add(prefix);
+        if (building) building->merged_since.push_back(prefix);
+      }
     }
-    lmdb::check(mdb_drop(t.get(), from, 0), "mdb_drop (index merge)");
+    lmdb::check(mdb_drop(t.get(), keys_new, 0), "mdb_drop (index merge)");
   }
   /// Moves the entries of `keys_mid` in the slice of the key space starting at `from` into
   /// `keys`, and advances the sweep past it (back to the start after the last slice).
@@ -243,7 +252,7 @@ struct ledger_store::impl {
   /// Merges the levels that reached their limits; called before a write transaction commits.
   void settle_levels(const lmdb::txn& t) {
     if (!levels_open) return;
-    if (entries(t, keys_new) >= index_new_limit) merge_level(t, keys_new, keys_mid);
+    if (entries(t, keys_new) >= index_new_limit) merge_new_level(t);
     // A pass starts when the middle level is full and, once started, moves a slice per commit
     // until it has gone round the key space (the position is back at 0): the middle level then
     // empties as the whole-level merge did, at the same cost per key in the main level.
@@ -303,6 +312,7 @@ struct ledger_store::impl {
                           uint64_t page_seq, uint64_t& next_record, std::string& scratch);
 
   ~impl() {
+    join_filter_build(/*stop=*/true);  // its read transaction must end before the environment closes
     if (lock_fd >= 0) ::close(lock_fd);
   }
 
@@ -341,6 +351,83 @@ struct ledger_store::impl {
     return sha256::digest(value);
   }
 
+  // --- the older levels' filter ---
+  // Every prefix in `keys_mid` or `keys` is in `older_filter` (it may hold more: prefixes since
+  // moved, deleted, or added by a transaction that aborted), so a prefix it has not seen is in
+  // neither level and the probe skips both B-trees. Entries reach those levels only through
+  // `merge_new_level`, which adds them. The filter is built on a thread of its own, from a read
+  // snapshot of the levels, started by the first write that probes (so neither open nor the first
+  // commit waits for a scan of the index) and again, twice as large as the levels, once more
+  // prefixes were added than it was sized for; meanwhile commits probe without it (or with the
+  // full one), and the prefixes merged since the build started are kept and added when the next
+  // write installs it. Everything but the build thread's scan runs inside write transactions,
+  // which LMDB runs one at a time; the data directory's lock keeps other processes from writing
+  // the levels behind its back.
+  std::optional<prefix_filter> older_filter;
+  /// Smallest capacity a filter is built with (prefixes).
+  uint64_t filter_min_capacity = 1u << 16;
+  /// Filters installed so far (tests).
+  uint64_t filter_builds = 0;
+  struct filter_build {
+    std::thread thread;
+    std::atomic<bool> done{false}, stop{false};
+    /// Set by the thread before `done`; empty when the scan failed or was stopped.
+    std::optional<prefix_filter> result;
+    /// Prefixes merged into the older levels since the build started (write transactions only).
+    std::vector<uint64_t> merged_since;
+  };
+  std::unique_ptr<filter_build> building;
+
+  /// A filter of the prefixes in `keys_mid` and `keys` as of `t`, or nothing if `stop` was raised.
+  std::optional<prefix_filter> scan_older_levels(const lmdb::txn& t, const std::atomic<bool>* stop) const {
+    const uint64_t held = entries(t, keys_mid) + entries(t, keys);
+    prefix_filter f(std::max(filter_min_capacity, 2 * held));
+    uint64_t seen = 0;
+    for (MDB_dbi level : {keys_mid, keys}) {
+      lmdb::cursor c(t, level);
+      std::string_view k, v;
+      for (bool more = c.get(k, v, MDB_FIRST); more; more = c.get(k, v, MDB_NEXT_NODUP)) {
+        f.add(codec::reader::decode_u64be(k));
+        if (stop != nullptr && (++seen & 4095) == 0 && stop->load(std::memory_order_relaxed))
+          return std::nullopt;
+      }
+    }
+    return f;
+  }
+  void start_filter_build() {
+    building = std::make_unique<filter_build>();
+    filter_build* b = building.get();
+    b->thread = std::thread([this, b] {
+      try {
+        auto t = lmdb::txn::begin(env, true);
+        b->result = scan_older_levels(t, &b->stop);
+      } catch (const lmdb::error&) {
+        b->result.reset();  // the next write builds it in its own transaction instead
+      }
+      b->done.store(true, std::memory_order_release);
+    });
+  }
+  /// Waits for a running build (tests; the destructor).
+  void join_filter_build(bool stop) {
+    if (!building) return;
+    if (stop) building->stop.store(true, std::memory_order_relaxed);
+    if (building->thread.joinable()) building->thread.join();
+  }
+  /// Installs a finished build (or, if its scan failed, builds in `t`), and starts a build when
+  /// there is no filter or it is full. Called by every write that probes, inside its transaction.
+  void refresh_older_filter(const lmdb::txn& t) {
+    if (building && building->done.load(std::memory_order_acquire)) {
+      if (building->thread.joinable()) building->thread.join();  // a test may have joined it
+      auto f = std::move(building->result);
+      if (!f) f = scan_older_levels(t, nullptr);
+      for (uint64_t p : building->merged_since) f->add(p);
+      older_filter = std::move(f);
+      ++filter_builds;
+      building.reset();
+    }
+    if (!building && (!older_filter || older_filter->full())) start_filter_build();
+  }
+
   /// Key prefixes (as big-endian numbers, sorted) that a commit probed in the older index levels
   /// (`keys_mid`, `keys`) before storing anything, and found in neither. Within that write
   /// transaction those levels only lose entries until `settle_levels` (new entries go to
@@ -352,18 +439,24 @@ struct ledger_store::impl {
       return std::binary_search(absent.begin(), absent.end(), codec::reader::decode_u64be(prefix));
     }
   };
-  /// Probes `prefixes` (8-byte key prefixes as big-endian numbers) in key order, one cursor per
+  /// Probes `prefixes` (8-byte key prefixes as big-endian numbers) in key order: a prefix the
+  /// filter has not seen is absent without a lookup; the others are looked up with one cursor per
   /// level, so neighbouring probes share the B-tree pages already in cache. Empty (nothing is
-  /// skipped) unless the levels are open.
-  older_levels_probe probe_older_levels(const lmdb::txn& t, std::vector<uint64_t> prefixes) const {
+  /// skipped) unless the levels are open. Only inside a write transaction (it installs the filter).
+  older_levels_probe probe_older_levels(const lmdb::txn& t, std::vector<uint64_t> prefixes) {
     older_levels_probe out;
     if (!levels_open) return out;
+    refresh_older_filter(t);
     std::sort(prefixes.begin(), prefixes.end());
     prefixes.erase(std::unique(prefixes.begin(), prefixes.end()), prefixes.end());
     lmdb::cursor mid(t, keys_mid);
     lmdb::cursor main(t, keys);
     out.absent.reserve(prefixes.size());
     for (uint64_t p : prefixes) {
+      if (older_filter && !older_filter->may_contain(p)) {
+        out.absent.push_back(p);
+        continue;
+      }
       const std::string bytes = codec::u64_key(p);
       std::string_view k = bytes, v;
       if (mid.seek(k, v, MDB_SET_KEY)) continue;

@@ -98,11 +98,17 @@ void ledger_store::set_commit_fault(std::function<int()> fault) {
   impl_->env.set_commit_fault(std::move(fault));
 }
 
-void ledger_store::set_index_limits(uint64_t new_limit, uint64_t mid_limit, uint64_t step_pages) {
+void ledger_store::set_index_limits(uint64_t new_limit, uint64_t mid_limit, uint64_t step_pages,
+                                    uint64_t filter_min_capacity) {
   impl_->index_new_limit = std::max<uint64_t>(1, new_limit);
   impl_->index_mid_limit = std::max<uint64_t>(1, mid_limit);
   impl_->index_step_pages = std::max<uint64_t>(1, step_pages);
+  impl_->filter_min_capacity = std::max<uint64_t>(1, filter_min_capacity);
 }
+
+uint64_t ledger_store::index_filter_builds() const { return impl_->filter_builds; }
+
+void ledger_store::wait_index_filter() { impl_->join_filter_build(/*stop=*/false); }
 
 expected<std::vector<batch_outcome>> ledger_store::commit(const std::vector<const ingest_batch*>& batches) {
   auto& s = *impl_;

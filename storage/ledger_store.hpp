@@ -221,10 +221,18 @@ class ledger_store {
   void set_commit_fault(std::function<int()> fault);
 
   /// Test hook: the size at which the key index's new level is merged into the middle one, the
-  /// size of the middle one beyond which each commit sweeps a slice of it into the main one, and
-  /// the most main-level pages a slice may cover (defaults 65,536, 655,360 and 8,192), so that tests
-  /// cross every merge with a few thousand records. Set it while nothing writes.
-  void set_index_limits(uint64_t new_limit, uint64_t mid_limit, uint64_t step_pages = 8192);
+  /// size of the middle one beyond which each commit sweeps a slice of it into the main one, the
+  /// most main-level pages a slice may cover, and the smallest capacity of the older levels' filter
+  /// (defaults 65,536, 655,360, 8,192 and 65,536), so that tests cross every merge and filter
+  /// rebuild with a few thousand records. Set it while nothing writes.
+  void set_index_limits(uint64_t new_limit, uint64_t mid_limit, uint64_t step_pages = 8192,
+                        uint64_t filter_min_capacity = 65536);
+  /// Test hook: how many times a filter of the key index's older levels was installed (built after
+  /// the first commit, then each time it filled). Read it while nothing writes.
+  uint64_t index_filter_builds() const;
+  /// Test hook: waits until a running build of that filter has finished (the next commit installs
+  /// it), so a test knows which commits ran with which filter.
+  void wait_index_filter();
 
  private:
   struct impl;

@@ -768,6 +768,58 @@ TEST(ledger_store, the_middle_level_moves_into_the_main_one_a_slice_at_a_time) {
   EXPECT_EQ(versions_of(*store, all[500].key).size(), 1u);
 }
 
+TEST(ledger_store, the_older_levels_filter_grows_with_the_index_and_never_hides_a_key) {
+  // Commits skip the older index levels for keys their filter has not seen. The filter is built on
+  // a thread of its own, installed by a later commit, and built again larger when it fills; keys
+  // merged meanwhile are added when it is installed. With a filter of 16 keys at first and levels
+  // of 20 and 80, 1,200 keys cross several rebuilds: each must still be found in every level.
+  scratch_dir dir;
+  auto store = open_store(dir.path());
+  ASSERT_TRUE(store);
+  store->set_index_limits(20, 80, 8192, 16);
+  std::vector<keyed_record> all;
+  for (int i = 0; i < 1200; ++i)
+    all.push_back(keyed(make_record("USRC1760" + std::to_string(4000 + i), "f" + std::to_string(i), 3 + i)));
+  std::string cursor;
+  int page = 0;
+  auto commit_page = [&](const std::vector<keyed_record>& records) {
+    const std::string next = "f" + std::to_string(++page);
+    auto o = commit_one(*store, make_batch("s", cursor, next, records));
+    cursor = next;
+    return o;
+  };
+  for (std::size_t i = 0; i < all.size(); i += 25) {
+    ASSERT_EQ(commit_page(slice(all, i, 25)).inserted, 25u) << i;
+    if (i % 100 == 0) store->wait_index_filter();  // other commits run while a build is under way
+  }
+  store->wait_index_filter();
+  EXPECT_GE(store->index_filter_builds(), 3u);  // the first, then larger ones as it filled
+  const auto st = stats_of(*store);
+  ASSERT_GT(st.index_main, 0u);
+  // Every key is found, whichever level holds it: repeats are duplicates, changes restatements.
+  uint64_t duplicates = 0, restatements = 0;
+  for (std::size_t i = 0; i < all.size(); i += 60) {
+    auto part = slice(all, i, 60);
+    for (std::size_t j = 0; j < part.size(); j += 7) part[j].record.units += 1;
+    const auto o = commit_page(part);
+    duplicates += o.duplicates;
+    restatements += o.restatements;
+    EXPECT_EQ(o.inserted, 0u) << i;
+  }
+  EXPECT_EQ(restatements, (all.size() / 60) * 9u);
+  EXPECT_EQ(duplicates + restatements, all.size());
+  // After a reopen the first commit starts a build and runs without the filter; a later one
+  // installs it. Both find every key.
+  store.reset();
+  store = open_store(dir.path());
+  ASSERT_TRUE(store);
+  EXPECT_EQ(commit_page(slice(all, 0, 600)).inserted, 0u);
+  store->wait_index_filter();
+  EXPECT_EQ(commit_page(slice(all, 600, 600)).inserted, 0u);
+  EXPECT_EQ(store->index_filter_builds(), 1u);
+  EXPECT_EQ(stats_of(*store).record_versions, all.size() + (all.size() / 60) * 9u);
+}
+
 TEST(ledger_store, a_commit_sees_its_own_writes_to_keys_the_older_levels_hold_or_lack) {
   // A commit probes its keys in the older index levels before storing anything and skips them for
   // keys found in neither. Within one group commit (two batches), a key in an older level

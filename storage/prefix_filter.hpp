@@ -1,0 +1,71 @@
+#pragma once
+
+// An in-memory filter over 8-byte key prefixes: "certainly absent" or "maybe present".
+
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
+namespace dspsync {
+
+/// A blocked Bloom filter over 8-byte key prefixes (big-endian numbers). A prefix is the start of a
+/// SHA-256, so prefixes are already uniform: the block is chosen from the prefix's own bits, and
+/// the bits inside the block from a mix of them. Each prefix sets 6 bits in one 512-bit block (one
+/// cache line), so a lookup costs at most one cache miss. Sized at `bits_per_key` bits for each of
+/// `capacity` prefixes; with 10 bits a key at capacity, about 1-2 % of absent prefixes answer
+/// "maybe". Past capacity it still never answers "absent" for an added prefix; `full()` says
+/// when to build a larger one. Not thread-safe: its owner serialises access.
+class prefix_filter {
+ public:
+  static constexpr uint64_t bits_per_key = 10;
+
+  explicit prefix_filter(uint64_t capacity)
+      : capacity_(std::max<uint64_t>(1, capacity)),
+        blocks_(std::max<uint64_t>(1, (capacity_ * bits_per_key + 511) / 512)),
+        words_(blocks_ * 8, 0) {}
+
+  void add(uint64_t prefix) {
+    uint64_t* block = &words_[block_of(prefix) * 8];
+    uint64_t h = mix(prefix);
+    for (int i = 0; i < hashes; ++i, h >>= 9) block[(h >> 6) & 7] |= uint64_t{1} << (h & 63);
+    ++added_;
+  }
+
+  /// False only when `prefix` was never added.
+  bool may_contain(uint64_t prefix) const {
+    const uint64_t* block = &words_[block_of(prefix) * 8];
+    uint64_t h = mix(prefix);
+    for (int i = 0; i < hashes; ++i, h >>= 9)
+      if ((block[(h >> 6) & 7] & (uint64_t{1} << (h & 63))) == 0) return false;
+    return true;
+  }
+
+  uint64_t capacity() const { return capacity_; }
+  /// Prefixes added (each add counts, repeats too).
+  uint64_t added() const { return added_; }
+  /// More prefixes added than it was sized for: its false "maybe"s are getting more frequent.
+  bool full() const { return added_ > capacity_; }
+  uint64_t bytes() const { return words_.size() * sizeof(uint64_t); }
+
+ private:
+  static constexpr int hashes = 6;  // 6 x 9 bits (word in block, bit in word) of one 64-bit mix
+
+  uint64_t block_of(uint64_t prefix) const {
+    return static_cast<uint64_t>((static_cast<unsigned __int128>(prefix) * blocks_) >> 64);
+  }
+  /// splitmix64's finaliser: the bits inside the block independent of those that chose it.
+  static uint64_t mix(uint64_t x) {
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ULL;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+  }
+
+  uint64_t capacity_;
+  uint64_t blocks_;
+  std::vector<uint64_t> words_;
+  uint64_t added_ = 0;
+};
+
+}  // namespace dspsync
