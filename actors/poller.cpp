@@ -174,6 +174,12 @@ void on_committed(self_ptr self, const batch_ptr& batch, const batch_outcome& ou
              {"cursor_after", batch->cursor_after},
              {"in_flight", std::to_string(st.uncommitted)}});
   if (!out.refused.empty()) {
+    // A page handed over before the ledger said it was full follows the page that failed, so the
+    // fence refuses it, as it must; the endpoint has already stopped for the full ledger.
+    if (st.ledger_full) {
+      report(self);  // one page fewer in flight
+      return maybe_finish_stop(self);
+    }
     // Someone else moved the cursor (or this poller is stale): start over from what is committed.
     log_event(log_level::warn, "ledger.refused",
               {{"endpoint", st.setup.endpoint->name}, {"reason", out.refused}});

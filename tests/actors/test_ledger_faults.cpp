@@ -99,6 +99,53 @@ TEST(ledger_faults, a_full_ledger_stops_ingestion_with_one_alert_and_a_bigger_ma
   EXPECT_EQ(f.alerts("ledger.full"), 1u);
 }
 
+TEST(ledger_faults, pages_in_flight_behind_the_page_that_filled_the_ledger_are_refused_quietly) {
+  // One page per commit: the page that finds the ledger full fails alone, and the pages the poller
+  // had already handed over come to the ledger in commits of their own. Those write nothing (the
+  // cursor fence refuses them: they follow a page that was not committed) and so commit fine, even
+  // on a full map; the endpoint has stopped for the full ledger and must not take the refusals for
+  // a fault of its own (a restart would fetch again only to fail again).
+  sim_fixture f;
+  f.log_alerts();
+  // Offset pages are fetched several at a time, so several reach the ledger together.
+  recording_options ro;
+  ro.style = pagination_style::offset;
+  ro.records = 600;
+  ro.page_size = 50;
+  ro.seed = 3;
+  ro.endpoint_name = "gamma";
+  ro.dsp = "gamma";
+  ro.path = "/v1/gamma";
+  auto rec = generate_recording(ro);
+  rec.endpoint.rate.requests_per_second = 100;
+  rec.endpoint.rate.burst = 10;
+  engine_config cfg;
+  cfg.pipeline.max_pages_per_commit = 1;
+  f.add_dsp(rec.endpoint.name, pages_of(rec));
+  cfg.endpoints.push_back(rec.endpoint);
+  auto commits = std::make_shared<int>(0);
+  f.store().set_commit_fault([commits] { return ++*commits == 3 ? MDB_MAP_FULL : MDB_SUCCESS; });
+  f.start(cfg, true);
+  // One message at a time, the DSP answering at once: the next page is fetched and validated
+  // before the ledger has answered for the one before it, as with a ledger on its own thread.
+  for (int step = 0; step < 100'000; ++step) {
+    f.dsp(rec.endpoint.name).answer_all();
+    if (!f.sched().try_run_once() && !f.sched().trigger_timeout()) break;
+    if (*commits > 3 && all_in(f, {rec}, {"failed", "restarting"})) break;
+  }
+  f.run_until([] { return false; }, 1000);  // let every page in flight come back
+  auto s = f.status_of(rec.endpoint.name);
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->state, "failed") << s->reason;
+  EXPECT_NE(s->reason.find("the ledger is full"), std::string::npos) << s->reason;
+  EXPECT_EQ(s->restarts, 0u) << s->reason;
+  EXPECT_EQ(s->in_flight, 0);
+  EXPECT_GT(*commits, 3) << "no page was in flight behind the failed one: the test proves nothing";
+  auto cp = f.store().checkpoint(rec.endpoint.name);
+  ASSERT_TRUE(cp && *cp);
+  EXPECT_EQ((**cp).pages, 2u);  // the two commits before the full one
+}
+
 ingest_batch page(const std::string& before, const std::string& after, const std::string& txn) {
   key_deriver keys(
       std::vector<std::string>{"isrc", "upc", "dsp", "reporting_period", "transaction_id", "currency"});
