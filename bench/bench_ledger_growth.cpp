@@ -55,12 +55,16 @@ std::pair<double, double> thread_cpu() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::size_t records = 5'000'000, window = 250'000, per_commit = 16;
+  std::size_t records = 5'000'000, window = 250'000, per_commit = 16, index_new = 0, index_mid = 0;
   std::string keep;
-  bench::options opts("bench_ledger_growth [--records N] [--window N] [--pages-per-commit N] [--keep DIR]");
+  bench::options opts(
+      "bench_ledger_growth [--records N] [--window N] [--pages-per-commit N] [--index-new N] [--index-mid N] "
+      "[--keep DIR]");
   opts.add("--records", records)
       .add("--window", window)
       .add("--pages-per-commit", per_commit)
+      .add("--index-new", index_new)
+      .add("--index-mid", index_mid)
       .add("--keep", keep);
   if (!opts.parse(argc, argv)) return 2;
   if (window == 0 || per_commit == 0) {
@@ -88,6 +92,9 @@ int main(int argc, char** argv) {
     std::cerr << "bench_ledger_growth: " << store.error().message << "\n";
     return 1;
   }
+  // The key index's level sizes, to try others than the defaults (0 keeps a default).
+  if (index_new != 0 || index_mid != 0)
+    (*store)->set_index_limits(index_new != 0 ? index_new : 65536, index_mid != 0 ? index_mid : 655360);
   page_mapper mapper(rec.endpoint, territory_options{});
   std::string cursor = initial_cursor(rec.endpoint);
 

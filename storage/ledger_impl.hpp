@@ -313,6 +313,7 @@ struct ledger_store::impl {
 
   ~impl() {
     join_filter_build(/*stop=*/true);  // its read transaction must end before the environment closes
+    save_older_filter();
     if (lock_fd >= 0) ::close(lock_fd);
   }
 
@@ -407,6 +408,34 @@ struct ledger_store::impl {
       b->done.store(true, std::memory_order_release);
     });
   }
+  /// Keeps the filter across a restart: written to `meta/index_filter` when the ledger closes,
+  /// stamped with the id of the transaction that writes it, and taken back (and removed) by the
+  /// next open only if no transaction committed in between (the open's write transaction then has
+  /// the next id). Removed at every open, so a ledger that crashes later never finds an old filter
+  /// that a reset transaction id (a compacted copy) could make look current; a filter is never used
+  /// for a ledger that changed after it was written. Otherwise it is built again as after any first
+  /// commit. Only a ledger open for writing (which holds the lock).
+  void save_older_filter() noexcept {
+    if (lock_fd < 0 || !levels_open || !older_filter) return;
+    try {
+      auto t = lmdb::txn::begin(env, false);
+      lmdb::put(t, meta, "index_filter", older_filter->serialize(mdb_txn_id(t.get())));
+      t.commit();
+    } catch (const lmdb::error&) {
+      // A full map or a failed write at close: the next open builds the filter instead.
+    }
+  }
+  /// Takes back (and removes) the filter `save_older_filter` wrote, if it is current; inside the
+  /// open's write transaction `t`.
+  void load_older_filter(const lmdb::txn& t) {
+    std::string_view stored;
+    if (!levels_open || !lmdb::get(t, meta, "index_filter", stored)) return;
+    older_filter = prefix_filter::parse(stored, mdb_txn_id(t.get()) - 1);
+    if (older_filter) ++filter_loads;
+    lmdb::del(t, meta, "index_filter");
+  }
+  /// Filters taken back at open (tests).
+  uint64_t filter_loads = 0;
   /// Waits for a running build (tests; the destructor).
   void join_filter_build(bool stop) {
     if (!building) return;

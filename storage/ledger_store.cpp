@@ -76,6 +76,7 @@ expected<std::unique_ptr<ledger_store>> ledger_store::open(const ledger_options&
     p->records = lmdb::open_db(t, "records", create);
     p->keys = lmdb::open_db(t, "keys", create | MDB_DUPSORT | MDB_DUPFIXED);
     p->open_levels(t, create);  // the key index's small levels
+    if (!opts.read_only) p->load_older_filter(t);
     p->quarantine = lmdb::open_db(t, "quarantine", create);
     p->cursors = lmdb::open_db(t, "cursors", create);
     p->audit = lmdb::open_db(t, "audit", create);
@@ -107,6 +108,8 @@ void ledger_store::set_index_limits(uint64_t new_limit, uint64_t mid_limit, uint
 }
 
 uint64_t ledger_store::index_filter_builds() const { return impl_->filter_builds; }
+
+uint64_t ledger_store::index_filter_loads() const { return impl_->filter_loads; }
 
 void ledger_store::wait_index_filter() { impl_->join_filter_build(/*stop=*/false); }
 

@@ -230,6 +230,9 @@ class ledger_store {
   /// Test hook: how many times a filter of the key index's older levels was installed (built after
   /// the first commit, then each time it filled). Read it while nothing writes.
   uint64_t index_filter_builds() const;
+  /// Test hook: 1 when this open took that filter back from the last close (saved by a clean close
+  /// when nothing was written after it), else 0.
+  uint64_t index_filter_loads() const;
   /// Test hook: waits until a running build of that filter has finished (the next commit installs
   /// it), so a test knows which commits ran with which filter.
   void wait_index_filter();

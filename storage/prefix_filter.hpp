@@ -4,6 +4,10 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
+#include <optional>
+#include <string>
+#include <string_view>
 #include <vector>
 
 namespace dspsync {
@@ -47,8 +51,37 @@ class prefix_filter {
   bool full() const { return added_ > capacity_; }
   uint64_t bytes() const { return words_.size() * sizeof(uint64_t); }
 
+  /// The filter as bytes, with `stamp` (what the owner needs to know it is still current):
+  /// a header of five 64-bit words (byte-order mark, stamp, capacity, added, blocks), then the bits,
+  /// in this machine's byte order.
+  std::string serialize(uint64_t stamp) const {
+    std::string out(header_words * 8 + bytes(), '\0');
+    const uint64_t header[header_words] = {byte_order_mark, stamp, capacity_, added_, blocks_};
+    std::memcpy(out.data(), header, sizeof header);
+    std::memcpy(out.data() + sizeof header, words_.data(), bytes());
+    return out;
+  }
+  /// The filter `serialize` wrote, if `bytes` is one (of this machine's byte order, with its size
+  /// matching its header) and its stamp is `stamp`; nothing otherwise.
+  static std::optional<prefix_filter> parse(std::string_view bytes, uint64_t stamp) {
+    uint64_t header[header_words];
+    if (bytes.size() < sizeof header) return std::nullopt;
+    std::memcpy(header, bytes.data(), sizeof header);
+    if (header[0] != byte_order_mark || header[1] != stamp || header[4] == 0 || header[2] == 0 ||
+        (bytes.size() - sizeof header) / 64 != header[4] || (bytes.size() - sizeof header) % 64 != 0)
+      return std::nullopt;
+    prefix_filter f(header[2]);
+    if (f.blocks_ != header[4]) return std::nullopt;
+    f.added_ = header[3];
+    std::memcpy(f.words_.data(), bytes.data() + sizeof header, f.bytes());
+    return f;
+  }
+
  private:
-  static constexpr int hashes = 6;  // 6 x 9 bits (word in block, bit in word) of one 64-bit mix
+  static constexpr int hashes = 6;
+  static constexpr std::size_t header_words = 5;
+  static constexpr uint64_t byte_order_mark =
+      0x0102030405060708ULL;  // 6 x 9 bits (word in block, bit in word) of one 64-bit mix
 
   uint64_t block_of(uint64_t prefix) const {
     return static_cast<uint64_t>((static_cast<unsigned __int128>(prefix) * blocks_) >> 64);

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "domain/idempotency.hpp"
+#include "storage/lmdb.hpp"
 
 namespace dspsync {
 namespace {
@@ -808,16 +809,59 @@ TEST(ledger_store, the_older_levels_filter_grows_with_the_index_and_never_hides_
   }
   EXPECT_EQ(restatements, (all.size() / 60) * 9u);
   EXPECT_EQ(duplicates + restatements, all.size());
-  // After a reopen the first commit starts a build and runs without the filter; a later one
-  // installs it. Both find every key.
+  // After a clean reopen the saved filter is taken back and used, with no build.
   store.reset();
   store = open_store(dir.path());
   ASSERT_TRUE(store);
+  EXPECT_EQ(store->index_filter_loads(), 1u);
   EXPECT_EQ(commit_page(slice(all, 0, 600)).inserted, 0u);
   store->wait_index_filter();
   EXPECT_EQ(commit_page(slice(all, 600, 600)).inserted, 0u);
-  EXPECT_EQ(store->index_filter_builds(), 1u);
+  EXPECT_EQ(store->index_filter_builds(), 0u);
   EXPECT_EQ(stats_of(*store).record_versions, all.size() + (all.size() / 60) * 9u);
+}
+
+TEST(ledger_store, the_older_levels_filter_is_kept_across_a_clean_restart_and_only_then) {
+  // A clean close saves the filter; the next open takes it back (no build) when nothing was written
+  // in between, and not when something was: a filter that lacked keys written since would make
+  // their repeats count as new records.
+  scratch_dir dir;
+  std::vector<keyed_record> all;
+  for (int i = 0; i < 600; ++i)
+    all.push_back(keyed(make_record("GBAYE06" + std::to_string(10000 + i), "k" + std::to_string(i), 9 + i)));
+  auto store = open_store(dir.path());
+  ASSERT_TRUE(store);
+  store->set_index_limits(20, 80);
+  ASSERT_EQ(commit_one(*store, make_batch("s", "", "k1", slice(all, 0, 300))).inserted, 300u);
+  store->wait_index_filter();
+  ASSERT_EQ(commit_one(*store, make_batch("s", "k1", "k2", slice(all, 300, 100))).inserted, 100u);
+  ASSERT_EQ(store->index_filter_builds(), 1u);
+  ASSERT_GT(stats_of(*store).index_mid + stats_of(*store).index_main, 300u);
+  store.reset();  // saves it
+
+  store = open_store(dir.path());
+  ASSERT_TRUE(store);
+  EXPECT_EQ(store->index_filter_loads(), 1u);
+  auto again = commit_one(*store, make_batch("s", "k2", "k3", slice(all, 0, 400)));
+  EXPECT_EQ(again.duplicates, 400u);
+  EXPECT_EQ(store->index_filter_builds(), 0u);  // it used the saved one
+  store->set_index_limits(20, 80);
+  ASSERT_EQ(commit_one(*store, make_batch("s", "k3", "k4", slice(all, 400, 200))).inserted, 200u);
+  store.reset();  // saves it again, with the 200 new keys merged since the open
+
+  // Something writes the ledger after that save (here: a meta key through LMDB directly).
+  {
+    auto env = lmdb::env::open(dir.path(), 64u << 20, 32, 0);
+    auto t = lmdb::txn::begin(env, false);
+    lmdb::put(t, lmdb::open_db(t, "meta", 0), "touched", "1");
+    t.commit();
+  }
+  store = open_store(dir.path());
+  ASSERT_TRUE(store);
+  EXPECT_EQ(store->index_filter_loads(), 0u);  // not current: built again instead
+  auto repeat = commit_one(*store, make_batch("s", "k4", "k5", all));
+  EXPECT_EQ(repeat.duplicates, all.size());
+  EXPECT_EQ(repeat.inserted, 0u);
 }
 
 TEST(ledger_store, a_commit_sees_its_own_writes_to_keys_the_older_levels_hold_or_lack) {

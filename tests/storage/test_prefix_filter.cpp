@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "storage/prefix_filter.hpp"
@@ -54,6 +56,25 @@ TEST(prefix_filter, an_empty_filter_holds_nothing_and_the_extremes_of_the_key_sp
   EXPECT_TRUE(f.may_contain(0));
   EXPECT_TRUE(f.may_contain(UINT64_MAX));
   EXPECT_TRUE(f.full());
+}
+
+TEST(prefix_filter, serialized_it_comes_back_whole_and_only_with_its_stamp) {
+  prefix_filter f(2000);
+  const auto added = prefixes(3, 1500);
+  for (auto p : added) f.add(p);
+  const std::string bytes = f.serialize(42);
+  auto back = prefix_filter::parse(bytes, 42);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->capacity(), 2000u);
+  EXPECT_EQ(back->added(), 1500u);
+  for (auto p : added) ASSERT_TRUE(back->may_contain(p));
+  for (auto p : prefixes(5, 1000)) EXPECT_EQ(back->may_contain(p), f.may_contain(p));
+  EXPECT_FALSE(prefix_filter::parse(bytes, 43));                              // another stamp
+  EXPECT_FALSE(prefix_filter::parse(bytes.substr(0, bytes.size() - 1), 42));  // cut short
+  EXPECT_FALSE(prefix_filter::parse(bytes.substr(0, 20), 42));                // not even a header
+  std::string flipped = bytes;
+  std::reverse(flipped.begin(), flipped.begin() + 8);  // the other byte order
+  EXPECT_FALSE(prefix_filter::parse(flipped, 42));
 }
 
 }  // namespace
