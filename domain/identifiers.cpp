@@ -148,14 +148,17 @@ expected<std::string> normalize_iswc(std::string_view raw, std::string_view fiel
 
 expected<std::string> normalize_period(std::string_view raw, std::string_view field) {
   const std::string s = compact(trim(raw), "");
-  char buf[32];
   if (matches(s, "dddd")) return s;
   if (matches(s, "dddd-dd") || matches(s, "dddd/dd") || matches(s, "dddddd")) {
     const size_t mpos = s.size() == 6 ? 4 : 5;
     const unsigned month = number(s, mpos, 2);
     if (month >= 1 && month <= 12) {
-      std::snprintf(buf, sizeof buf, "%.4s-%02u", s.data(), month);
-      return std::string(buf);
+      // "YYYY-MM" (a record per row goes through here: no printf)
+      std::string out(s, 0, 4);
+      out += '-';
+      out += static_cast<char>('0' + month / 10);
+      out += static_cast<char>('0' + month % 10);
+      return out;
     }
   } else if (matches(s, "dddd-Qd")) {
     const unsigned quarter = number(s, 6, 1);

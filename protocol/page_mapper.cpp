@@ -17,7 +17,7 @@ page_mapper::page_mapper(const endpoint_config& ep, territory_options territorie
     auto name = std::string(field_name(static_cast<field>(i)));
     auto it = ep_.fields.find(name);
     std::vector<std::string> sources = it != ep_.fields.end() ? it->second : std::vector<std::string>{name};
-    for (auto& s : sources) aliases_[i].push_back(alias{!s.empty() && s.front() == '/', std::move(s)});
+    for (auto& s : sources) aliases_[i].push_back(alias{!s.empty() && s.front() == '/', std::move(s), 0});
   }
   ctx_.dsp = ep_.dsp;
 }
@@ -99,12 +99,16 @@ void page_mapper::map_records(ingest_batch& batch, const json::array& arr, const
       const auto& obj = item.get_object();
       for (std::size_t f = 0; f < field_count; ++f) {
         const json::value* v = nullptr;
-        for (const auto& a : aliases_[f]) {
+        for (auto& a : aliases_[f]) {
           if (a.pointer) {
             json::error_code ec2;
             v = item.find_pointer(a.name, ec2);
+          } else if (a.position_hint < obj.size() && obj.begin()[a.position_hint].key() == a.name) {
+            v = &obj.begin()[a.position_hint].value();  // the same member an object search finds:
+                                                        // a parsed object holds each key once
           } else if (auto it = obj.find(a.name); it != obj.end()) {
             v = &it->value();
+            a.position_hint = static_cast<std::size_t>(it - obj.begin());
           }
           if (v != nullptr && !v->is_null()) break;
           v = nullptr;

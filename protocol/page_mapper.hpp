@@ -49,6 +49,9 @@ class page_mapper {
   struct alias {
     bool pointer;
     std::string name;
+    /// Where the member was in the last record that had it: records of a page usually list their
+    /// members in one order, so it is tried before a search of the object.
+    std::size_t position_hint = 0;
   };
   /// Resets `batch`'s results, hashes its body and parses it: the document and its records array at
   /// `records_pointer`; nulls (and `page_errors` set) when the page is corrupt.

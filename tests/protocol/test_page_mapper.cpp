@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -154,6 +155,42 @@ TEST(page_mapper, resolves_field_aliases_in_order) {
   ASSERT_EQ(none.records.size(), 1u);
   EXPECT_EQ(none.records[0].state, record_state::pending_reconciliation);
   EXPECT_NE(none.records[0].faults.find("units"), std::string::npos);
+}
+
+TEST(page_mapper, each_record_reads_its_own_members_whatever_their_order) {
+  // The mapper first tries a member where the previous record had it: records in another order,
+  // missing a member, or repeating one (the last wins) must still read their own values, on this
+  // page and the next one through the same mapper.
+  page_mapper mapper(make_endpoint(), territory_options{});
+  const std::string a =
+      R"({"isrc": "USRC17607839", "period": "2026-10", "streams": 1, "revenue": "1.00", "currency": "USD", "id": "a"})";
+  const std::string reversed =
+      R"({"id": "b", "currency": "EUR", "revenue": "2.00", "streams": 2, "period": "2026-09", "isrc": "GBAYE0601498"})";
+  const std::string other_alias =
+      R"({"isrc": "USRC17607839", "period": "2026-10", "units": 3, "revenue": "3.00", "currency": "USD", "id": "c"})";
+  const std::string repeated =
+      R"({"isrc": "USRC17607839", "period": "2026-10", "streams": 4, "revenue": "4.00", "currency": "USD", "id": "d", "streams": 9})";
+  const std::string missing =
+      R"({"isrc": "USRC17607839", "period": "2026-10", "revenue": "5.00", "id": "e"})";
+  for (int round = 0; round < 2; ++round) {
+    auto b = map_page(mapper, page_of({a, reversed, other_alias, repeated, missing}));
+    ASSERT_EQ(b.records.size() + b.quarantined.size(), 5u);
+    std::map<std::string, const keyed_record*> by_id;
+    for (const auto& r : b.records) by_id[r.record.transaction_id] = &r;
+    ASSERT_EQ(by_id.count("a") + by_id.count("b") + by_id.count("c") + by_id.count("d"), 4u);
+    EXPECT_EQ(by_id["a"]->record.units, 1);
+    EXPECT_EQ(by_id["a"]->record.currency, "USD");
+    EXPECT_EQ(by_id["b"]->record.units, 2);
+    EXPECT_EQ(by_id["b"]->record.isrc, "GBAYE0601498");
+    EXPECT_EQ(by_id["b"]->record.currency, "EUR");
+    EXPECT_EQ(by_id["b"]->record.reporting_period, "2026-09");
+    EXPECT_EQ(by_id["c"]->record.units, 3);
+    EXPECT_EQ(by_id["d"]->record.units, 9);
+    if (by_id.count("e")) {
+      EXPECT_NE(by_id["e"]->state, record_state::validated);  // no units, no currency
+      EXPECT_TRUE(by_id["e"]->record.currency.empty());
+    }
+  }
 }
 
 TEST(page_mapper, resolves_json_pointer_aliases) {
