@@ -88,6 +88,7 @@ expected<std::unique_ptr<ledger_store>> ledger_store::open(const ledger_options&
     p->next_record = last_seq(t, p->records) + 1;
     t.commit();
   } catch (const lmdb::error& e) {
+    p->older_filter.reset();  // nothing to save at close: the open did not happen
     return failure{ec::storage_failure, "data_dir \"" + dir + "\": " + e.what()};
   }
   std::unique_ptr<ledger_store> store(new ledger_store(std::move(p)));
