@@ -224,7 +224,8 @@ class ledger_store {
   /// size of the middle one beyond which each commit sweeps a slice of it into the main one, the
   /// most main-level pages a slice may cover, and the smallest capacity of the older levels' filter
   /// (defaults 65,536, 655,360, 8,192 and 65,536), so that tests cross every merge and filter
-  /// rebuild with a few thousand records. Set it while nothing writes.
+  /// rebuild with a few thousand records. Set it while nothing writes and no filter build runs
+  /// (`wait_index_filter`).
   void set_index_limits(uint64_t new_limit, uint64_t mid_limit, uint64_t step_pages = 8192,
                         uint64_t filter_min_capacity = 65536);
   /// Test hook: how many times a filter of the key index's older levels was installed (built after

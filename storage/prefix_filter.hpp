@@ -24,9 +24,7 @@ class prefix_filter {
   static constexpr uint64_t bits_per_key = 10;
 
   explicit prefix_filter(uint64_t capacity)
-      : capacity_(std::max<uint64_t>(1, capacity)),
-        blocks_(std::max<uint64_t>(1, (capacity_ * bits_per_key + 511) / 512)),
-        words_(blocks_ * 8, 0) {}
+      : capacity_(std::max<uint64_t>(1, capacity)), blocks_(blocks_for(capacity_)), words_(blocks_ * 8, 0) {}
 
   void add(uint64_t prefix) {
     uint64_t* block = &words_[block_of(prefix) * 8];
@@ -67,11 +65,11 @@ class prefix_filter {
     uint64_t header[header_words];
     if (bytes.size() < sizeof header) return std::nullopt;
     std::memcpy(header, bytes.data(), sizeof header);
-    if (header[0] != byte_order_mark || header[1] != stamp || header[4] == 0 || header[2] == 0 ||
-        (bytes.size() - sizeof header) / 64 != header[4] || (bytes.size() - sizeof header) % 64 != 0)
+    // The capacity decides the size allocated: it must agree with the bytes actually there.
+    if (header[0] != byte_order_mark || header[1] != stamp || header[2] == 0 || header[2] > max_capacity ||
+        blocks_for(header[2]) != header[4] || bytes.size() - sizeof header != header[4] * 64)
       return std::nullopt;
     prefix_filter f(header[2]);
-    if (f.blocks_ != header[4]) return std::nullopt;
     f.added_ = header[3];
     std::memcpy(f.words_.data(), bytes.data() + sizeof header, f.bytes());
     return f;
@@ -83,6 +81,11 @@ class prefix_filter {
   static constexpr uint64_t byte_order_mark =
       0x0102030405060708ULL;  // 6 x 9 bits (word in block, bit in word) of one 64-bit mix
 
+  /// Far beyond any ledger (2^40 keys); keeps the size arithmetic from overflowing.
+  static constexpr uint64_t max_capacity = uint64_t{1} << 40;
+  static uint64_t blocks_for(uint64_t capacity) {
+    return std::max<uint64_t>(1, (std::min(capacity, max_capacity) * bits_per_key + 511) / 512);
+  }
   uint64_t block_of(uint64_t prefix) const {
     return static_cast<uint64_t>((static_cast<unsigned __int128>(prefix) * blocks_) >> 64);
   }

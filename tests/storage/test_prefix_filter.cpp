@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -75,6 +76,13 @@ TEST(prefix_filter, serialized_it_comes_back_whole_and_only_with_its_stamp) {
   std::string flipped = bytes;
   std::reverse(flipped.begin(), flipped.begin() + 8);  // the other byte order
   EXPECT_FALSE(prefix_filter::parse(flipped, 42));
+  // A capacity that disagrees with the bytes there (a damaged header) is refused before anything
+  // is allocated for it.
+  for (uint64_t capacity : {uint64_t{1} << 50, uint64_t{4000}}) {
+    std::string damaged = bytes;
+    std::memcpy(damaged.data() + 16, &capacity, 8);
+    EXPECT_FALSE(prefix_filter::parse(damaged, 42)) << capacity;
+  }
 }
 
 }  // namespace
