@@ -21,9 +21,10 @@ namespace {
 
 using namespace std::chrono_literals;
 
-recording small_recording(const std::string& name, std::size_t records, uint64_t seed) {
+recording small_recording(const std::string& name, std::size_t records, uint64_t seed,
+                          pagination_style style = pagination_style::cursor) {
   recording_options ro;
-  ro.style = pagination_style::cursor;
+  ro.style = style;
   ro.records = records;
   ro.page_size = 50;
   ro.seed = seed;
@@ -107,18 +108,7 @@ TEST(ledger_faults, pages_in_flight_behind_the_page_that_filled_the_ledger_are_r
   // a fault of its own (a restart would fetch again only to fail again).
   sim_fixture f;
   f.log_alerts();
-  // Offset pages are fetched several at a time, so several reach the ledger together.
-  recording_options ro;
-  ro.style = pagination_style::offset;
-  ro.records = 600;
-  ro.page_size = 50;
-  ro.seed = 3;
-  ro.endpoint_name = "gamma";
-  ro.dsp = "gamma";
-  ro.path = "/v1/gamma";
-  auto rec = generate_recording(ro);
-  rec.endpoint.rate.requests_per_second = 100;
-  rec.endpoint.rate.burst = 10;
+  auto rec = small_recording("gamma", 600, 3, pagination_style::offset);
   engine_config cfg;
   cfg.pipeline.max_pages_per_commit = 1;
   f.add_dsp(rec.endpoint.name, pages_of(rec));

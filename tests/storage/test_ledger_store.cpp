@@ -150,6 +150,24 @@ std::vector<keyed_record> slice(const std::vector<keyed_record>& all, std::size_
   return {first, all.begin() + static_cast<long>(std::min(all.size(), from + n))};
 }
 
+/// Pages of source "s" committed one after another, each fetched at the cursor the one before it
+/// ended at (`prefix`1, `prefix`2, ...).
+class page_chain {
+ public:
+  explicit page_chain(std::string prefix) : prefix(std::move(prefix)) {}
+  batch_outcome commit(ledger_store& store, const std::vector<keyed_record>& records) {
+    const std::string next = prefix + std::to_string(++page);
+    auto o = commit_one(store, make_batch("s", cursor, next, records));
+    cursor = next;
+    return o;
+  }
+
+ private:
+  std::string prefix;
+  std::string cursor;
+  int page = 0;
+};
+
 std::vector<stored_record> versions_of(const ledger_store& store, const record_key& key) {
   auto v = store.versions(key);
   if (!v) ADD_FAILURE() << v.error().message;
@@ -666,14 +684,8 @@ TEST(ledger_store, the_key_index_levels_find_every_key_across_merges_and_reopens
   for (int i = 0; i < 1000; ++i)
     all.push_back(
         keyed(make_record("USRC1760" + std::to_string(1000 + i), "t" + std::to_string(i), 100 + i)));
-  std::string cursor;
-  int page = 0;
-  auto commit_page = [&](const std::vector<keyed_record>& records) {
-    const std::string next = "c" + std::to_string(++page);
-    auto o = commit_one(*store, make_batch("s", cursor, next, records));
-    cursor = next;
-    return o;
-  };
+  page_chain pages("c");
+  auto commit_page = [&](const std::vector<keyed_record>& records) { return pages.commit(*store, records); };
   for (std::size_t i = 0; i < all.size(); i += 37) commit_page(slice(all, i, 37));
   auto st = stats_of(*store);
   EXPECT_EQ(st.index_new + st.index_mid + st.index_main, 1000u);
@@ -781,14 +793,8 @@ TEST(ledger_store, the_older_levels_filter_grows_with_the_index_and_never_hides_
   std::vector<keyed_record> all;
   for (int i = 0; i < 1200; ++i)
     all.push_back(keyed(make_record("USRC1760" + std::to_string(4000 + i), "f" + std::to_string(i), 3 + i)));
-  std::string cursor;
-  int page = 0;
-  auto commit_page = [&](const std::vector<keyed_record>& records) {
-    const std::string next = "f" + std::to_string(++page);
-    auto o = commit_one(*store, make_batch("s", cursor, next, records));
-    cursor = next;
-    return o;
-  };
+  page_chain pages("f");
+  auto commit_page = [&](const std::vector<keyed_record>& records) { return pages.commit(*store, records); };
   for (std::size_t i = 0; i < all.size(); i += 25) {
     ASSERT_EQ(commit_page(slice(all, i, 25)).inserted, 25u) << i;
     if (i % 100 == 0) store->wait_index_filter();  // other commits run while a build is under way
