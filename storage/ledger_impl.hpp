@@ -358,7 +358,8 @@ struct ledger_store::impl {
   // neither level and the probe skips both B-trees. Entries reach those levels only through
   // `merge_new_level`, which adds them. The filter is built on a thread of its own, from a read
   // snapshot of the levels, started by the first write that probes (so neither open nor the first
-  // commit waits for a scan of the index) and again, twice as large as the levels, once more
+  // commit waits for a scan of a large index; levels that fit a filter of the smallest capacity are
+  // scanned inside that write instead) and again, twice as large as the levels, once more
   // prefixes were added than it was sized for; meanwhile commits probe without it (or with the
   // full one), and the prefixes merged since the build started are kept and added when the next
   // write installs it. Everything but the build thread's scan runs inside write transactions,
@@ -454,7 +455,17 @@ struct ledger_store::impl {
       ++filter_builds;
       building.reset();
     }
-    if (!building && (!older_filter || older_filter->full())) start_filter_build();
+    if (building || (older_filter && !older_filter->full())) return;
+    // Levels small enough for a filter of the smallest capacity (32,768 keys by default, a scan of
+    // a millisecond or two) are scanned here, in `t`: the filter is then there from the first
+    // commit on, and whether a close saves one does not depend on a thread's timing (simulations
+    // replay a seed commit for commit).
+    if (2 * (entries(t, keys_mid) + entries(t, keys)) <= filter_min_capacity) {
+      older_filter = scan_older_levels(t, nullptr);
+      ++filter_builds;
+      return;
+    }
+    start_filter_build();
   }
 
   /// Key prefixes (as big-endian numbers, sorted) that a commit probed in the older index levels
