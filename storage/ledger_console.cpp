@@ -103,6 +103,7 @@ expected<std::string> ledger_store::release_quarantined(const record_key& quaran
   std::string answer;
   try {
     auto t = lmdb::txn::begin(s.env, false);
+    impl::index_scope scope(s);
     std::string_view qv;
     if (!lmdb::get(t, s.quarantine, key_bytes(quarantine_key), qv))
       return failure{ec::bad_argument,
@@ -181,6 +182,7 @@ expected<std::string> ledger_store::release_quarantined(const record_key& quaran
                                 " errors_before=" + std::to_string(q.errors.size());
     s.append_audit_entry(t, "quarantine.released", actor, "quarantine:" + to_hex(quarantine_key), details);
     t.commit();
+    scope.committed();
     s.next_record = next_record;
     answer = "released " + to_hex(quarantine_key) + ": " + outcome;
   } catch (const lmdb::error& e) {

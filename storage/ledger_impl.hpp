@@ -8,10 +8,12 @@
 #include <chrono>
 #include <cstring>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -26,7 +28,10 @@ namespace dspsync {
 
 namespace ledger_detail {
 
-inline constexpr std::string_view format_tag = "dspsync-ledger/1";
+/// The ledger's format. `dspsync-ledger/1` (the key index's new level a B-tree, `keys_new`) is
+/// still read, and moved to this format by an open for writing; earlier builds refuse this one.
+inline constexpr std::string_view format_tag = "dspsync-ledger/2";
+inline constexpr std::string_view format_tag_v1 = "dspsync-ledger/1";
 
 inline int64_t now_ms() {
   using namespace std::chrono;
@@ -163,18 +168,23 @@ struct ledger_store::impl {
   MDB_dbi pages = 0, records = 0, keys = 0, quarantine = 0, cursors = 0, audit = 0, meta = 0, attempts = 0;
   // --- the key index, in levels ---
   // Each stored key has one entry (its 8-byte prefix -> the sequence of its latest version) in one
-  // of three databases of the same format: `keys_new` takes every new entry, and is merged in key
-  // order into `keys_mid` when it holds `index_new_limit` entries. When `keys_mid` reaches
-  // `index_mid_limit`, a pass starts that moves it into `keys` (the big level, and the whole index
-  // of ledgers written before the levels) one slice of the key space per commit, round the key
-  // space once (its position is `meta/index_sweep`), each slice narrow enough that the main level
-  // pages it dirties stay under `index_step_pages`. Random inserts then
-  // dirty the pages of a small tree, the big tree is rewritten in key order a slice at a time
-  // instead of a page per key per commit, and no transaction holds more than a bounded number of
-  // dirty pages (LMDB keeps them in anonymous memory until the commit) however large the ledger
-  // grows. Lookups read all three. Merges run inside the commit's write transaction, so the index
-  // is never seen half merged.
-  MDB_dbi keys_new = 0, keys_mid = 0;
+  // of three levels. The new level takes every new entry. It is a hash table in memory
+  // (`new_level`, where the writer looks keys up) whose durable form is `keys_log` (sequence ->
+  // prefix, appended in sequence order, so a commit's entries fill the log's last pages instead of
+  // dirtying pages all over a B-tree); an open for writing rebuilds the table from the log. When
+  // it holds `index_new_limit` entries it is merged in key order into `keys_mid` and the log is
+  // emptied. When `keys_mid` reaches `index_mid_limit`, a pass starts that moves it into `keys`
+  // (the big level, and the whole index of ledgers written before the levels) one slice of the key
+  // space per commit, round the key space once (its position is `meta/index_sweep`), each slice
+  // narrow enough that the main level pages it dirties stay under `index_step_pages`. The big tree
+  // is rewritten in key order a slice at a time instead of a page per key per commit, and no
+  // transaction holds more than a bounded number of dirty pages (LMDB keeps them in anonymous
+  // memory until the commit) however large the ledger grows. Lookups read all three. Merges run
+  // inside the commit's write transaction, so the index is never seen half merged.
+  MDB_dbi keys_log = 0, keys_mid = 0;
+  /// `keys_new`: the new level as `dspsync-ledger/1` kept it (a B-tree, prefix -> sequence). An
+  /// open for writing moves it into the log; a read-only open reads it as it is. 0 when absent.
+  MDB_dbi keys_new_v1 = 0;
   /// False only for a read-only open of a ledger written before the levels (all of it in `keys`).
   bool levels_open = false;
   uint64_t index_new_limit = 1u << 16;
@@ -182,16 +192,38 @@ struct ledger_store::impl {
   /// Most main-level leaf pages one sweep slice may cover (8,192 pages: 32 MiB of 4 KiB pages); a
   /// slice is also never wider than a tenth of the key space.
   uint64_t index_step_pages = 8192;
-  /// Opens the levels (with MDB_CREATE when `create` has it) inside `t`.
-  void open_levels(const lmdb::txn& t, unsigned create) {
+  /// Opens `name` (with MDB_CREATE when `create` has it); 0 when it does not exist.
+  static MDB_dbi open_optional(const lmdb::txn& t, const char* name, unsigned flags) {
     try {
-      keys_new = lmdb::open_db(t, "keys_new", create | MDB_DUPSORT | MDB_DUPFIXED);
-      keys_mid = lmdb::open_db(t, "keys_mid", create | MDB_DUPSORT | MDB_DUPFIXED);
-      levels_open = true;
+      return lmdb::open_db(t, name, flags);
     } catch (const lmdb::error& e) {
-      if (create != 0 || e.code() != MDB_NOTFOUND) throw;
-      levels_open = false;
+      if ((flags & MDB_CREATE) != 0 || e.code() != MDB_NOTFOUND) throw;
+      return 0;
     }
+  }
+  /// Opens the levels (with MDB_CREATE when `create` has it) inside `t`; for writing, also moves a
+  /// `dspsync-ledger/1` new level into the log and loads the new level's table.
+  void open_levels(const lmdb::txn& t, unsigned create) {
+    keys_mid = open_optional(t, "keys_mid", create | MDB_DUPSORT | MDB_DUPFIXED);
+    levels_open = keys_mid != 0;  // named databases never get handle 0 (that is LMDB's free list)
+    if (!levels_open) return;
+    keys_log = open_optional(t, "keys_log", create);
+    keys_new_v1 = open_optional(t, "keys_new", MDB_DUPSORT | MDB_DUPFIXED);
+    if (create == 0) return;
+    if (keys_new_v1 != 0) {
+      lmdb::cursor c(t, keys_new_v1);
+      std::string_view k, v;
+      for (bool more = c.get(k, v, MDB_FIRST); more; more = c.get(k, v, MDB_NEXT))
+        lmdb::put(t, keys_log, v, k);
+      lmdb::check(mdb_drop(t.get(), keys_new_v1, 1), "mdb_drop (keys_new)");
+      keys_new_v1 = 0;
+    }
+    new_level.clear();
+    lmdb::cursor c(t, keys_log);
+    std::string_view k, v;
+    for (bool more = c.get(k, v, MDB_FIRST); more; more = c.get(k, v, MDB_NEXT))
+      new_level.emplace(codec::reader::decode_u64be(v), codec::reader::decode_u64be(k));
+    new_level_loaded = true;
   }
   /// Entries in `dbi` as of `t` (O(1)).
   static uint64_t entries(const lmdb::txn& t, MDB_dbi dbi) {
@@ -199,31 +231,134 @@ struct ledger_store::impl {
     lmdb::check(mdb_stat(t.get(), dbi, &st), "mdb_stat");
     return static_cast<uint64_t>(st.ms_entries);
   }
-  /// Indexes a new latest version: `prefix` (8 bytes) -> `seq_key`.
+
+  // The new level's table: prefix -> sequence, as the log holds it plus what the write transaction
+  // under way changed. Only write transactions touch it, each holding an `index_scope`, which
+  // undoes the transaction's changes unless it committed: the table never holds what the log does
+  // not.
+  std::unordered_multimap<uint64_t, uint64_t> new_level;
+  /// Loaded by an open for writing; lookups in a read-only open read the log instead.
+  bool new_level_loaded = false;
+  struct new_level_change {
+    enum kind_t : uint8_t { put, erase, clear } kind;
+    uint64_t prefix = 0, seq = 0;
+  };
+  /// The current write transaction's changes to the table, in order, and the tables it cleared.
+  std::vector<new_level_change> new_level_changes;
+  std::vector<std::unordered_multimap<uint64_t, uint64_t>> new_level_cleared;
+  /// Serialises the write transactions that touch the table. LMDB's own writer lock is not enough:
+  /// a commit that fails releases it before the scope has undone the table.
+  std::mutex new_level_mutex;
+  void new_level_require() const {
+    if (!new_level_loaded)
+      throw lmdb::error("the key index's new level is not loaded (read-only open)", EINVAL);
+  }
+  /// Removes the entry (prefix, seq) from the table; false when it is not there.
+  bool new_level_erase(uint64_t prefix, uint64_t seq) {
+    auto [lo, hi] = new_level.equal_range(prefix);
+    for (auto it = lo; it != hi; ++it) {
+      if (it->second != seq) continue;
+      new_level.erase(it);
+      new_level_changes.push_back({new_level_change::erase, prefix, seq});
+      return true;
+    }
+    return false;
+  }
+  void rollback_new_level() noexcept {
+    for (auto c = new_level_changes.rbegin(); c != new_level_changes.rend(); ++c) {
+      switch (c->kind) {
+        case new_level_change::put: {
+          auto [lo, hi] = new_level.equal_range(c->prefix);
+          for (auto it = lo; it != hi; ++it) {
+            if (it->second != c->seq) continue;
+            new_level.erase(it);
+            break;
+          }
+          break;
+        }
+        case new_level_change::erase:
+          new_level.emplace(c->prefix, c->seq);
+          break;
+        case new_level_change::clear:
+          new_level = std::move(new_level_cleared.back());
+          new_level_cleared.pop_back();
+          break;
+      }
+    }
+    new_level_changes.clear();
+    new_level_cleared.clear();
+  }
+  /// Held by every write transaction that may touch the key index (declared after the transaction,
+  /// so it ends first); `committed()` once the transaction has committed.
+  class index_scope {
+   public:
+    explicit index_scope(impl& s) : s_(s), lock_(s.new_level_mutex) {
+      s_.new_level_changes.clear();
+      s_.new_level_cleared.clear();
+    }
+    ~index_scope() {
+      if (!done_) s_.rollback_new_level();
+    }
+    index_scope(const index_scope&) = delete;
+    index_scope& operator=(const index_scope&) = delete;
+    void committed() noexcept {
+      s_.new_level_changes.clear();
+      s_.new_level_cleared.clear();
+      done_ = true;
+    }
+
+   private:
+    impl& s_;
+    std::lock_guard<std::mutex> lock_;
+    bool done_ = false;
+  };
+
+  /// Indexes a new latest version: `prefix` (8 bytes) -> `seq_key` (the newest record's sequence:
+  /// appended to the log).
   void index_put(const lmdb::txn& t, std::string_view prefix, std::string_view seq_key) {
-    lmdb::put(t, levels_open ? keys_new : keys, prefix, seq_key);
+    if (!levels_open) {
+      lmdb::put(t, keys, prefix, seq_key);
+      return;
+    }
+    new_level_require();
+    lmdb::put(t, keys_log, seq_key, prefix, MDB_APPEND);
+    const uint64_t p = codec::reader::decode_u64be(prefix), seq = codec::reader::decode_u64be(seq_key);
+    new_level.emplace(p, seq);
+    new_level_changes.push_back({new_level_change::put, p, seq});
   }
   /// Removes the entry `prefix` -> `seq_key` from whichever level holds it.
   void index_del(const lmdb::txn& t, std::string_view prefix, std::string_view seq_key) {
-    if (levels_open && (lmdb::del(t, keys_new, prefix, &seq_key) || lmdb::del(t, keys_mid, prefix, &seq_key)))
-      return;
+    if (levels_open) {
+      new_level_require();
+      if (new_level_erase(codec::reader::decode_u64be(prefix), codec::reader::decode_u64be(seq_key))) {
+        if (!lmdb::del(t, keys_log, seq_key))
+          throw lmdb::error("the key index's log lacks an entry of its new level", MDB_CORRUPTED);
+        return;
+      }
+      if (lmdb::del(t, keys_mid, prefix, &seq_key)) return;
+    }
     lmdb::del(t, keys, prefix, &seq_key);
   }
-  /// Moves every entry of `keys_new` into `keys_mid`, in key order, empties `keys_new`, and adds
-  /// the moved prefixes to the older levels' filter.
+  /// Moves every entry of the new level into `keys_mid`, in key order, empties it (the table and
+  /// the log), and adds the moved prefixes to the older levels' filter.
   void merge_new_level(const lmdb::txn& t) {
+    new_level_require();
+    if (entries(t, keys_log) != new_level.size())
+      throw lmdb::error("the key index's new level and its log disagree", MDB_CORRUPTED);
+    std::vector<std::pair<uint64_t, uint64_t>> sorted(new_level.begin(), new_level.end());
+    std::sort(sorted.begin(), sorted.end());
     {
-      lmdb::cursor c(t, keys_new);
       lmdb::cursor w(t, keys_mid);
-      std::string_view k, v;
-      for (bool more = c.get(k, v, MDB_FIRST); more; more = c.get(k, v, MDB_NEXT)) {
-        w.put(k, v);
-        const uint64_t prefix = codec::reader::decode_u64be(k);
+      for (const auto& [prefix, seq] : sorted) {
+        w.put(codec::u64_key(prefix), codec::u64_key(seq));
         if (older_filter) older_filter->add(prefix);
         if (building) building->merged_since.push_back(prefix);
       }
     }
-    lmdb::check(mdb_drop(t.get(), keys_new, 0), "mdb_drop (index merge)");
+    lmdb::check(mdb_drop(t.get(), keys_log, 0), "mdb_drop (index merge)");
+    new_level_cleared.push_back(std::move(new_level));
+    new_level = {};
+    new_level_changes.push_back({new_level_change::clear, 0, 0});
   }
   /// Moves the entries of `keys_mid` in the slice of the key space starting at `from` into
   /// `keys`, and advances the sweep past it (back to the start after the last slice).
@@ -252,7 +387,7 @@ struct ledger_store::impl {
   /// Merges the levels that reached their limits; called before a write transaction commits.
   void settle_levels(const lmdb::txn& t) {
     if (!levels_open) return;
-    if (entries(t, keys_new) >= index_new_limit) merge_new_level(t);
+    if (entries(t, keys_log) >= index_new_limit) merge_new_level(t);
     // A pass starts when the middle level is full and, once started, moves a slice per commit
     // until it has gone round the key space (the position is back at 0): the middle level then
     // empties as the whole-level merge did, at the same cost per key in the main level.
@@ -470,8 +605,8 @@ struct ledger_store::impl {
 
   /// Key prefixes (as big-endian numbers, sorted) that a commit probed in the older index levels
   /// (`keys_mid`, `keys`) before storing anything, and found in neither. Within that write
-  /// transaction those levels only lose entries until `settle_levels` (new entries go to
-  /// `keys_new`), so a prefix absent at the start stays absent: `find_latest` skips the two
+  /// transaction those levels only lose entries until `settle_levels` (new entries go to the new
+  /// level), so a prefix absent at the start stays absent: `find_latest` skips the two
   /// lookups that miss the cache most, for the usual case of a key never seen before.
   struct older_levels_probe {
     std::vector<uint64_t> absent;
@@ -505,28 +640,61 @@ struct ledger_store::impl {
     }
     return out;
   }
+  /// The stored record `seq`, if its key is `key` (several keys may share a prefix).
+  std::optional<std::pair<uint64_t, std::string_view>> record_if_key(const lmdb::txn& t, uint64_t seq,
+                                                                     const record_key& key) const {
+    std::string_view rec;
+    if (!lmdb::get(t, records, codec::u64_key(seq), rec))
+      throw lmdb::error("index points at a missing record", MDB_CORRUPTED);
+    if (record_codec::key_of(rec) == ledger_detail::key_bytes(key)) return std::make_pair(seq, rec);
+    return std::nullopt;
+  }
+  /// The latest version of `key` that the B-tree level `level` (prefix -> sequences) indexes.
+  std::optional<std::pair<uint64_t, std::string_view>> find_in_level(const lmdb::txn& t, MDB_dbi level,
+                                                                     const record_key& key) const {
+    lmdb::cursor c(t, level);
+    std::string_view k = ledger_detail::key_bytes(key).substr(0, 8);
+    std::string_view v;
+    if (!c.seek(k, v, MDB_SET_KEY)) return std::nullopt;
+    do {
+      if (auto found = record_if_key(t, codec::reader::decode_u64be(v), key)) return found;
+    } while (c.get(k, v, MDB_NEXT_DUP));
+    return std::nullopt;
+  }
   /// Finds the latest stored version of `key`, if any, in every level of the index (skipping the
-  /// older levels for a key `probe` found in neither).
+  /// older levels for a key `probe` found in neither). Inside a write transaction holding an
+  /// `index_scope` (it reads the new level's table, which sees the transaction's own writes).
   std::optional<std::pair<uint64_t, std::string_view>> find_latest(
       const lmdb::txn& t, const record_key& key, const older_levels_probe* probe = nullptr) {
     const std::string_view prefix = ledger_detail::key_bytes(key).substr(0, 8);
-    const bool older_absent = probe != nullptr && probe->skips(prefix);
-    for (MDB_dbi level : {keys_new, keys_mid, keys}) {
-      if (level != keys && !levels_open) continue;
-      if (level != keys_new && older_absent) continue;
-      lmdb::cursor c(t, level);
-      std::string_view k = prefix;
-      std::string_view v;
-      if (!c.seek(k, v, MDB_SET_KEY)) continue;
-      do {
-        uint64_t seq = codec::reader::decode_u64be(v);
-        std::string_view rec;
-        if (!lmdb::get(t, records, codec::u64_key(seq), rec))
-          throw lmdb::error("index points at a missing record", MDB_CORRUPTED);
-        if (record_codec::key_of(rec) == ledger_detail::key_bytes(key)) return std::make_pair(seq, rec);
-      } while (c.get(k, v, MDB_NEXT_DUP));
+    if (levels_open) {
+      new_level_require();
+      auto [lo, hi] = new_level.equal_range(codec::reader::decode_u64be(prefix));
+      for (auto it = lo; it != hi; ++it)
+        if (auto found = record_if_key(t, it->second, key)) return found;
+      if (probe != nullptr && probe->skips(prefix)) return std::nullopt;
+      if (auto found = find_in_level(t, keys_mid, key)) return found;
     }
-    return std::nullopt;
+    return find_in_level(t, keys, key);
+  }
+  /// The same in any transaction, without the table (a read-only open, or a reader beside the
+  /// writer): the new level's log is scanned from its newest entry (at most `index_new_limit`).
+  std::optional<std::pair<uint64_t, std::string_view>> find_latest_reading(const lmdb::txn& t,
+                                                                           const record_key& key) const {
+    const std::string_view prefix = ledger_detail::key_bytes(key).substr(0, 8);
+    if (levels_open) {
+      if (keys_log != 0) {
+        lmdb::cursor c(t, keys_log);
+        std::string_view k, v;
+        for (bool more = c.get(k, v, MDB_LAST); more; more = c.get(k, v, MDB_PREV))
+          if (v == prefix)
+            if (auto found = record_if_key(t, codec::reader::decode_u64be(k), key)) return found;
+      }
+      if (keys_new_v1 != 0)
+        if (auto found = find_in_level(t, keys_new_v1, key)) return found;
+      if (auto found = find_in_level(t, keys_mid, key)) return found;
+    }
+    return find_in_level(t, keys, key);
   }
 };
 

@@ -60,9 +60,11 @@ expected<std::unique_ptr<ledger_store>> ledger_store::open(const ledger_options&
     p->meta = lmdb::open_db(t, "meta", create);
     std::string_view fmt;
     bool has_format = lmdb::get(t, p->meta, "format", fmt);
-    if (has_format && fmt != format_tag)
+    if (has_format && fmt != format_tag && fmt != format_tag_v1)
       return failure{ec::storage_failure, "data_dir \"" + dir + "\": holds \"" + std::string(fmt) +
                                               "\", not a " + std::string(format_tag) + " ledger"};
+    // A `dspsync-ledger/1` ledger opened for writing is moved to this format by `open_levels`.
+    if (has_format && fmt == format_tag_v1 && !opts.read_only) lmdb::put(t, p->meta, "format", format_tag);
     if (!has_format) {
       // A fresh environment must be empty of other databases, or it belongs to someone else.
       lmdb::cursor c(t, lmdb::open_db(t, nullptr, 0));
@@ -120,6 +122,7 @@ expected<std::vector<batch_outcome>> ledger_store::commit(const std::vector<cons
   outcomes.reserve(batches.size());
   try {
     auto t = lmdb::txn::begin(s.env, false);
+    impl::index_scope scope(s);
     uint64_t next_page = s.next_page, next_record = s.next_record;
     auto [next_audit, head] = s.audit_tail(t);
     std::string value, content, qvalue;
@@ -267,6 +270,7 @@ expected<std::vector<batch_outcome>> ledger_store::commit(const std::vector<cons
     lmdb::put(t, s.meta, "audit_head", key_bytes(head));
     s.settle_levels(t);
     t.commit();
+    scope.committed();
     s.next_page = next_page;
     s.next_record = next_record;
   } catch (const lmdb::error& e) {
@@ -353,7 +357,7 @@ expected<std::vector<stored_record>> ledger_store::versions(const record_key& ke
   std::vector<stored_record> out;
   try {
     auto t = lmdb::txn::begin(impl_->env, true);
-    auto latest = impl_->find_latest(t, key);
+    auto latest = impl_->find_latest_reading(t, key);
     if (!latest) return out;
     uint64_t seq = latest->first;
     std::string_view v = latest->second;
@@ -533,7 +537,8 @@ expected<ledger_stats> ledger_store::stats() const {
     out.audit_entries = entries(impl_->audit);
     out.index_main = entries(impl_->keys);
     if (impl_->levels_open) {
-      out.index_new = entries(impl_->keys_new);
+      out.index_new = (impl_->keys_log != 0 ? entries(impl_->keys_log) : 0) +
+                      (impl_->keys_new_v1 != 0 ? entries(impl_->keys_new_v1) : 0);
       out.index_mid = entries(impl_->keys_mid);
     }
   } catch (const lmdb::error& e) {

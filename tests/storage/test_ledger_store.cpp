@@ -905,6 +905,122 @@ TEST(ledger_store, a_commit_sees_its_own_writes_to_keys_the_older_levels_hold_or
   EXPECT_EQ(st.index_new + st.index_mid + st.index_main, 21u);  // one entry per key
 }
 
+TEST(ledger_store, a_failed_commit_leaves_the_new_level_as_its_log_has_it) {
+  // The key index's new level is a table in memory beside its log on disk. A commit that fails
+  // after restating a key of the new level, adding keys and merging the level into the middle one
+  // must leave the table as the log is: the same page then counts exactly as if it came first.
+  scratch_dir dir;
+  auto store = open_store(dir.path());
+  ASSERT_TRUE(store);
+  store->set_index_limits(8, 1000);
+  bool fail = false;
+  store->set_commit_fault([&fail] { return fail ? EIO : MDB_SUCCESS; });
+  std::vector<keyed_record> all;
+  for (int i = 0; i < 10; ++i)
+    all.push_back(keyed(make_record("GBAYE07" + std::to_string(20000 + i), "n" + std::to_string(i), 4 + i)));
+  ASSERT_EQ(commit_one(*store, make_batch("s", "", "p1", slice(all, 0, 6))).inserted, 6u);
+  ASSERT_EQ(stats_of(*store).index_new, 6u);
+  auto restated = all[2];
+  restated.record.units += 5;
+  std::vector<keyed_record> second = slice(all, 6, 4);
+  second.insert(second.begin(), restated);  // a restatement of a new-level key, then 4 new keys
+  const auto page2 = make_batch("s", "p1", "p2", second);
+
+  fail = true;
+  ASSERT_FALSE(store->commit({&page2}));  // would have merged the level: 10 entries, limit 8
+  fail = false;
+  auto st = stats_of(*store);
+  EXPECT_EQ(st.index_new, 6u);
+  EXPECT_EQ(st.index_mid, 0u);
+  EXPECT_EQ(st.record_versions, 6u);
+
+  const auto again = commit_one(*store, page2);
+  EXPECT_EQ(again.restatements, 1u);
+  EXPECT_EQ(again.inserted, 4u);
+  EXPECT_EQ(again.duplicates, 0u);
+  st = stats_of(*store);
+  EXPECT_EQ(st.index_new + st.index_mid + st.index_main, 10u);  // one entry per key
+  EXPECT_EQ(st.index_new, 0u);                                  // merged this time
+  auto all_now = all;
+  all_now[2] = restated;
+  EXPECT_EQ(commit_one(*store, make_batch("s", "p2", "p3", all_now)).duplicates, 10u);
+  // Rebuilt from the log at a reopen, the table finds the same.
+  ASSERT_EQ(
+      commit_one(*store, make_batch("s", "p3", "p4", {keyed(make_record("GBAYE0730000", "x", 1))})).inserted,
+      1u);
+  store.reset();
+  store = open_store(dir.path());
+  ASSERT_TRUE(store);
+  EXPECT_EQ(stats_of(*store).index_new, 1u);
+  EXPECT_EQ(versions_of(*store, all[2].key).size(), 2u);
+  const auto repeat =
+      commit_one(*store, make_batch("s", "p4", "p5", {keyed(make_record("GBAYE0730000", "x", 1))}));
+  EXPECT_EQ(repeat.duplicates, 1u);
+  EXPECT_EQ(repeat.inserted, 0u);
+}
+
+TEST(ledger_store, a_ledger_of_the_first_format_is_read_as_it_is_and_moved_on_when_written) {
+  // `dspsync-ledger/1` kept the key index's new level as a B-tree, `keys_new` (prefix ->
+  // sequence). A read-only open reads it there; an open for writing moves it into the log and
+  // stamps the ledger `dspsync-ledger/2`, which earlier builds refuse instead of missing keys.
+  scratch_dir dir;
+  std::vector<keyed_record> all;
+  for (int i = 0; i < 130; ++i)
+    all.push_back(keyed(make_record("USRC1770" + std::to_string(1000 + i), "v" + std::to_string(i), 7 + i)));
+  auto store = open_store(dir.path());
+  ASSERT_TRUE(store);
+  store->set_index_limits(50, 200);
+  page_chain pages("q");
+  for (std::size_t i = 0; i < all.size(); i += 40) pages.commit(*store, slice(all, i, 40));
+  auto restated = all[125];
+  restated.record.units += 1;
+  ASSERT_EQ(pages.commit(*store, {restated}).restatements, 1u);
+  const auto before = stats_of(*store);
+  ASSERT_GT(before.index_new, 0u);
+  ASSERT_GT(before.index_mid, 0u);
+  store.reset();
+  // Written back the way the first format kept it.
+  {
+    auto env = lmdb::env::open(dir.path(), 64u << 20, 32, 0);
+    auto t = lmdb::txn::begin(env, false);
+    const MDB_dbi log = lmdb::open_db(t, "keys_log", 0);
+    const MDB_dbi v1 = lmdb::open_db(t, "keys_new", MDB_CREATE | MDB_DUPSORT | MDB_DUPFIXED);
+    {
+      lmdb::cursor c(t, log);
+      std::string_view k, v;
+      for (bool more = c.get(k, v, MDB_FIRST); more; more = c.get(k, v, MDB_NEXT)) lmdb::put(t, v1, v, k);
+    }
+    ASSERT_EQ(mdb_drop(t.get(), log, 1), MDB_SUCCESS);
+    lmdb::put(t, lmdb::open_db(t, "meta", 0), "format", "dspsync-ledger/1");
+    t.commit();
+  }
+  auto ro = open_store(dir.path(), true);
+  ASSERT_TRUE(ro);
+  EXPECT_EQ(stats_of(*ro).index_new, before.index_new);
+  EXPECT_EQ(versions_of(*ro, all[125].key).size(), 2u);
+  EXPECT_EQ(versions_of(*ro, all[0].key).size(), 1u);
+  ro.reset();
+
+  store = open_store(dir.path());
+  ASSERT_TRUE(store);
+  const auto moved = stats_of(*store);
+  EXPECT_EQ(moved.index_new, before.index_new);
+  EXPECT_EQ(moved.index_new + moved.index_mid + moved.index_main, all.size());
+  all[125] = restated;
+  const auto repeat = pages.commit(*store, all);
+  EXPECT_EQ(repeat.duplicates, all.size());
+  EXPECT_EQ(repeat.inserted + repeat.restatements, 0u);
+  store.reset();
+  {
+    auto env = lmdb::env::open(dir.path(), 64u << 20, 32, 0);
+    auto t = lmdb::txn::begin(env, true);
+    std::string_view fmt;
+    ASSERT_TRUE(lmdb::get(t, lmdb::open_db(t, "meta", 0), "format", fmt));
+    EXPECT_EQ(fmt, "dspsync-ledger/2");
+    EXPECT_THROW(lmdb::open_db(t, "keys_new", 0), lmdb::error);  // gone
+  }
+}
+
 // --- audit chain ---------------------------------------------------------------------------------
 
 std::string read_file(const std::string& path) {
