@@ -13,7 +13,6 @@
 #include <string>
 #include <string_view>
 #include <thread>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -22,6 +21,7 @@
 #include "storage/ledger_store.hpp"
 #include "storage/lmdb.hpp"
 #include "storage/prefix_filter.hpp"
+#include "storage/prefix_table.hpp"
 #include "storage/record_codec.hpp"
 
 namespace dspsync {
@@ -218,11 +218,11 @@ struct ledger_store::impl {
       lmdb::check(mdb_drop(t.get(), keys_new_v1, 1), "mdb_drop (keys_new)");
       keys_new_v1 = 0;
     }
-    new_level.clear();
+    new_level = {};
     lmdb::cursor c(t, keys_log);
     std::string_view k, v;
     for (bool more = c.get(k, v, MDB_FIRST); more; more = c.get(k, v, MDB_NEXT))
-      new_level.emplace(codec::reader::decode_u64be(v), codec::reader::decode_u64be(k));
+      new_level.insert(codec::reader::decode_u64be(v), codec::reader::decode_u64be(k));
     new_level_loaded = true;
   }
   /// Entries in `dbi` as of `t` (O(1)).
@@ -236,7 +236,7 @@ struct ledger_store::impl {
   // under way changed. Only write transactions touch it, each holding an `index_scope`, which
   // undoes the transaction's changes unless it committed: the table never holds what the log does
   // not.
-  std::unordered_multimap<uint64_t, uint64_t> new_level;
+  prefix_table new_level;
   /// Loaded by an open for writing; lookups in a read-only open read the log instead.
   bool new_level_loaded = false;
   struct new_level_change {
@@ -245,7 +245,7 @@ struct ledger_store::impl {
   };
   /// The current write transaction's changes to the table, in order, and the tables it cleared.
   std::vector<new_level_change> new_level_changes;
-  std::vector<std::unordered_multimap<uint64_t, uint64_t>> new_level_cleared;
+  std::vector<prefix_table> new_level_cleared;
   /// Serialises the write transactions that touch the table. LMDB's own writer lock is not enough:
   /// a commit that fails releases it before the scope has undone the table.
   std::mutex new_level_mutex;
@@ -255,29 +255,18 @@ struct ledger_store::impl {
   }
   /// Removes the entry (prefix, seq) from the table; false when it is not there.
   bool new_level_erase(uint64_t prefix, uint64_t seq) {
-    auto [lo, hi] = new_level.equal_range(prefix);
-    for (auto it = lo; it != hi; ++it) {
-      if (it->second != seq) continue;
-      new_level.erase(it);
-      new_level_changes.push_back({new_level_change::erase, prefix, seq});
-      return true;
-    }
-    return false;
+    if (!new_level.erase(prefix, seq)) return false;
+    new_level_changes.push_back({new_level_change::erase, prefix, seq});
+    return true;
   }
   void rollback_new_level() noexcept {
     for (auto c = new_level_changes.rbegin(); c != new_level_changes.rend(); ++c) {
       switch (c->kind) {
-        case new_level_change::put: {
-          auto [lo, hi] = new_level.equal_range(c->prefix);
-          for (auto it = lo; it != hi; ++it) {
-            if (it->second != c->seq) continue;
-            new_level.erase(it);
-            break;
-          }
+        case new_level_change::put:
+          new_level.erase(c->prefix, c->seq);
           break;
-        }
         case new_level_change::erase:
-          new_level.emplace(c->prefix, c->seq);
+          new_level.insert(c->prefix, c->seq);
           break;
         case new_level_change::clear:
           new_level = std::move(new_level_cleared.back());
@@ -323,7 +312,7 @@ struct ledger_store::impl {
     new_level_require();
     lmdb::put(t, keys_log, seq_key, prefix, MDB_APPEND);
     const uint64_t p = codec::reader::decode_u64be(prefix), seq = codec::reader::decode_u64be(seq_key);
-    new_level.emplace(p, seq);
+    new_level.insert(p, seq);
     new_level_changes.push_back({new_level_change::put, p, seq});
   }
   /// Removes the entry `prefix` -> `seq_key` from whichever level holds it.
@@ -345,8 +334,7 @@ struct ledger_store::impl {
     new_level_require();
     if (entries(t, keys_log) != new_level.size())
       throw lmdb::error("the key index's new level and its log disagree", MDB_CORRUPTED);
-    std::vector<std::pair<uint64_t, uint64_t>> sorted(new_level.begin(), new_level.end());
-    std::sort(sorted.begin(), sorted.end());
+    const auto sorted = new_level.sorted();
     {
       lmdb::cursor w(t, keys_mid);
       for (const auto& [prefix, seq] : sorted) {
@@ -669,9 +657,10 @@ struct ledger_store::impl {
     const std::string_view prefix = ledger_detail::key_bytes(key).substr(0, 8);
     if (levels_open) {
       new_level_require();
-      auto [lo, hi] = new_level.equal_range(codec::reader::decode_u64be(prefix));
-      for (auto it = lo; it != hi; ++it)
-        if (auto found = record_if_key(t, it->second, key)) return found;
+      std::optional<std::pair<uint64_t, std::string_view>> found;
+      if (new_level.find_if(codec::reader::decode_u64be(prefix),
+                            [&](uint64_t seq) { return (found = record_if_key(t, seq, key)).has_value(); }))
+        return found;
       if (probe != nullptr && probe->skips(prefix)) return std::nullopt;
       if (auto found = find_in_level(t, keys_mid, key)) return found;
     }
