@@ -94,7 +94,8 @@ int main(int argc, char** argv) {
   }
   // The key index's level sizes, to try others than the defaults (0 keeps a default).
   if (index_new != 0 || index_mid != 0)
-    (*store)->set_index_limits(index_new != 0 ? index_new : 65536, index_mid != 0 ? index_mid : 655360);
+    (*store)->set_index_limits(index_new != 0 ? index_new : ledger_store::default_index_new_limit,
+                               index_mid != 0 ? index_mid : ledger_store::default_index_mid_limit);
   page_mapper mapper(rec.endpoint, territory_options{});
   std::string cursor = initial_cursor(rec.endpoint);
 

@@ -187,11 +187,11 @@ struct ledger_store::impl {
   MDB_dbi keys_new_v1 = 0;
   /// False only for a read-only open of a ledger written before the levels (all of it in `keys`).
   bool levels_open = false;
-  uint64_t index_new_limit = 1u << 16;
-  uint64_t index_mid_limit = 10u << 16;
+  uint64_t index_new_limit = ledger_store::default_index_new_limit;
+  uint64_t index_mid_limit = ledger_store::default_index_mid_limit;
   /// Most main-level leaf pages one sweep slice may cover (8,192 pages: 32 MiB of 4 KiB pages); a
   /// slice is also never wider than a tenth of the key space.
-  uint64_t index_step_pages = 8192;
+  uint64_t index_step_pages = ledger_store::default_index_step_pages;
   /// Opens `name` (with MDB_CREATE when `create` has it); 0 when it does not exist.
   static MDB_dbi open_optional(const lmdb::txn& t, const char* name, unsigned flags) {
     try {
@@ -490,7 +490,7 @@ struct ledger_store::impl {
   // the levels behind its back.
   std::optional<prefix_filter> older_filter;
   /// Smallest capacity a filter is built with (prefixes).
-  uint64_t filter_min_capacity = 1u << 16;
+  uint64_t filter_min_capacity = ledger_store::default_filter_min_capacity;
   /// Filters installed so far (tests).
   uint64_t filter_builds = 0;
   struct filter_build {

@@ -220,14 +220,20 @@ class ledger_store {
   /// actors); production never sets one and pays a null check per commit.
   void set_commit_fault(std::function<int()> fault);
 
-  /// Test hook: the size at which the key index's new level is merged into the middle one, the
-  /// size of the middle one beyond which each commit sweeps a slice of it into the main one, the
-  /// most main-level pages a slice may cover, and the smallest capacity of the older levels' filter
-  /// (defaults 65,536, 655,360, 8,192 and 65,536), so that tests cross every merge and filter
-  /// rebuild with a few thousand records. Set it while nothing writes and no filter build runs
-  /// (`wait_index_filter`).
-  void set_index_limits(uint64_t new_limit, uint64_t mid_limit, uint64_t step_pages = 8192,
-                        uint64_t filter_min_capacity = 65536);
+  /// The key index's defaults (docs/architecture.md): entries at which the new level is merged
+  /// into the middle one, entries of the middle one at which a pass sweeps it into the main one,
+  /// most main-level pages one slice of the sweep may cover, smallest capacity of the older
+  /// levels' filter.
+  static constexpr uint64_t default_index_new_limit = 1u << 19;
+  static constexpr uint64_t default_index_mid_limit = 5u << 17;
+  static constexpr uint64_t default_index_step_pages = 8192;
+  static constexpr uint64_t default_filter_min_capacity = 1u << 16;
+  /// Test hook: those four, so that tests cross every merge and filter rebuild with a few thousand
+  /// records (and benchmarks try other sizes). Set it while nothing writes and no filter build
+  /// runs (`wait_index_filter`).
+  void set_index_limits(uint64_t new_limit, uint64_t mid_limit,
+                        uint64_t step_pages = default_index_step_pages,
+                        uint64_t filter_min_capacity = default_filter_min_capacity);
   /// Test hook: how many times a filter of the key index's older levels was installed (built after
   /// the first commit, then each time it filled). Read it while nothing writes.
   uint64_t index_filter_builds() const;
