@@ -103,7 +103,7 @@ expected<std::string> ledger_store::release_quarantined(const record_key& quaran
   std::string answer;
   try {
     auto t = lmdb::txn::begin(s.env, false);
-    impl::index_scope scope(s);
+    impl::index_scope scope(s, t);
     std::string_view qv;
     if (!lmdb::get(t, s.quarantine, key_bytes(quarantine_key), qv))
       return failure{ec::bad_argument,

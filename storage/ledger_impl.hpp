@@ -218,12 +218,17 @@ struct ledger_store::impl {
       lmdb::check(mdb_drop(t.get(), keys_new_v1, 1), "mdb_drop (keys_new)");
       keys_new_v1 = 0;
     }
+    load_new_level(t);
+  }
+  /// (Re)builds the new level's table from the log as of `t`.
+  void load_new_level(const lmdb::txn& t) {
     new_level = {};
     lmdb::cursor c(t, keys_log);
     std::string_view k, v;
     for (bool more = c.get(k, v, MDB_FIRST); more; more = c.get(k, v, MDB_NEXT))
       new_level.insert(codec::reader::decode_u64be(v), codec::reader::decode_u64be(k));
     new_level_loaded = true;
+    new_level_stale = false;
   }
   /// Entries in `dbi` as of `t` (O(1)).
   static uint64_t entries(const lmdb::txn& t, MDB_dbi dbi) {
@@ -243,15 +248,20 @@ struct ledger_store::impl {
     enum kind_t : uint8_t { put, erase, clear } kind;
     uint64_t prefix = 0, seq = 0;
   };
-  /// The current write transaction's changes to the table, in order, and the tables it cleared.
+  /// The current write transaction's changes to the table, in order.
   std::vector<new_level_change> new_level_changes;
-  std::vector<prefix_table> new_level_cleared;
+  /// Set when a transaction that emptied the table (a merge) did not commit: the next write
+  /// transaction rebuilds the table from the log before anything else (cheaper in memory than
+  /// keeping the emptied table for an undo that almost never happens).
+  bool new_level_stale = false;
   /// Serialises the write transactions that touch the table. LMDB's own writer lock is not enough:
   /// a commit that fails releases it before the scope has undone the table.
   std::mutex new_level_mutex;
   void new_level_require() const {
     if (!new_level_loaded)
       throw lmdb::error("the key index's new level is not loaded (read-only open)", EINVAL);
+    if (new_level_stale)
+      throw lmdb::error("the key index's new level was not rebuilt after a failed merge", MDB_BAD_TXN);
   }
   /// Removes the entry (prefix, seq) from the table; false when it is not there.
   bool new_level_erase(uint64_t prefix, uint64_t seq) {
@@ -260,6 +270,13 @@ struct ledger_store::impl {
     return true;
   }
   void rollback_new_level() noexcept {
+    for (const auto& c : new_level_changes) {
+      if (c.kind != new_level_change::clear) continue;
+      new_level = {};
+      new_level_stale = true;
+      new_level_changes.clear();
+      return;
+    }
     for (auto c = new_level_changes.rbegin(); c != new_level_changes.rend(); ++c) {
       switch (c->kind) {
         case new_level_change::put:
@@ -269,21 +286,19 @@ struct ledger_store::impl {
           new_level.insert(c->prefix, c->seq);
           break;
         case new_level_change::clear:
-          new_level = std::move(new_level_cleared.back());
-          new_level_cleared.pop_back();
-          break;
+          break;  // handled above
       }
     }
     new_level_changes.clear();
-    new_level_cleared.clear();
   }
-  /// Held by every write transaction that may touch the key index (declared after the transaction,
-  /// so it ends first); `committed()` once the transaction has committed.
+  /// Held by every write transaction that may touch the key index (declared after the write
+  /// transaction `t` begins, before it writes anything, so that it ends first); `committed()` once
+  /// the transaction has committed.
   class index_scope {
    public:
-    explicit index_scope(impl& s) : s_(s), lock_(s.new_level_mutex) {
+    index_scope(impl& s, const lmdb::txn& t) : s_(s), lock_(s.new_level_mutex) {
       s_.new_level_changes.clear();
-      s_.new_level_cleared.clear();
+      if (s_.new_level_stale) s_.load_new_level(t);  // `t` has written nothing: the log as committed
     }
     ~index_scope() {
       if (!done_) s_.rollback_new_level();
@@ -292,7 +307,6 @@ struct ledger_store::impl {
     index_scope& operator=(const index_scope&) = delete;
     void committed() noexcept {
       s_.new_level_changes.clear();
-      s_.new_level_cleared.clear();
       done_ = true;
     }
 
@@ -344,7 +358,6 @@ struct ledger_store::impl {
       }
     }
     lmdb::check(mdb_drop(t.get(), keys_log, 0), "mdb_drop (index merge)");
-    new_level_cleared.push_back(std::move(new_level));
     new_level = {};
     new_level_changes.push_back({new_level_change::clear, 0, 0});
   }

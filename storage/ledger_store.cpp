@@ -122,7 +122,7 @@ expected<std::vector<batch_outcome>> ledger_store::commit(const std::vector<cons
   outcomes.reserve(batches.size());
   try {
     auto t = lmdb::txn::begin(s.env, false);
-    impl::index_scope scope(s);
+    impl::index_scope scope(s, t);
     uint64_t next_page = s.next_page, next_record = s.next_record;
     auto [next_audit, head] = s.audit_tail(t);
     std::string value, content, qvalue;

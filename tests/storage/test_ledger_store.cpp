@@ -944,15 +944,31 @@ TEST(ledger_store, a_failed_commit_leaves_the_new_level_as_its_log_has_it) {
   auto all_now = all;
   all_now[2] = restated;
   EXPECT_EQ(commit_one(*store, make_batch("s", "p2", "p3", all_now)).duplicates, 10u);
+  // Without a merge: a failed commit's restatement and new key are undone one by one.
+  const auto lone = keyed(make_record("GBAYE0730001", "y", 2));
+  ASSERT_EQ(commit_one(*store, make_batch("s", "p3", "p3b", {lone})).inserted, 1u);
+  auto lone_restated = lone;
+  lone_restated.record.units += 1;
+  const auto page3c =
+      make_batch("s", "p3b", "p3c", {lone_restated, keyed(make_record("GBAYE0730002", "z", 3))});
+  fail = true;
+  ASSERT_FALSE(store->commit({&page3c}));
+  fail = false;
+  EXPECT_EQ(stats_of(*store).index_new, 1u);
+  const auto third = commit_one(*store, page3c);
+  EXPECT_EQ(third.restatements, 1u);
+  EXPECT_EQ(third.inserted, 1u);
+  EXPECT_EQ(stats_of(*store).index_new, 2u);
   // Rebuilt from the log at a reopen, the table finds the same.
   ASSERT_EQ(
-      commit_one(*store, make_batch("s", "p3", "p4", {keyed(make_record("GBAYE0730000", "x", 1))})).inserted,
+      commit_one(*store, make_batch("s", "p3c", "p4", {keyed(make_record("GBAYE0730000", "x", 1))})).inserted,
       1u);
   store.reset();
   store = open_store(dir.path());
   ASSERT_TRUE(store);
-  EXPECT_EQ(stats_of(*store).index_new, 1u);
+  EXPECT_EQ(stats_of(*store).index_new, 3u);
   EXPECT_EQ(versions_of(*store, all[2].key).size(), 2u);
+  EXPECT_EQ(versions_of(*store, lone.key).size(), 2u);
   const auto repeat =
       commit_one(*store, make_batch("s", "p4", "p5", {keyed(make_record("GBAYE0730000", "x", 1))}));
   EXPECT_EQ(repeat.duplicates, 1u);
