@@ -224,7 +224,7 @@ class ledger_store {
   /// into the middle one, entries of the middle one at which a pass sweeps it into the main one,
   /// most main-level pages one slice of the sweep may cover, smallest capacity of the older
   /// levels' filter.
-  static constexpr uint64_t default_index_new_limit = 1u << 19;
+  static constexpr uint64_t default_index_new_limit = 1u << 18;
   static constexpr uint64_t default_index_mid_limit = 5u << 17;
   static constexpr uint64_t default_index_step_pages = 8192;
   static constexpr uint64_t default_filter_min_capacity = 1u << 16;
