@@ -150,6 +150,18 @@ std::vector<keyed_record> slice(const std::vector<keyed_record>& all, std::size_
   return {first, all.begin() + static_cast<long>(std::min(all.size(), from + n))};
 }
 
+/// `n` validated records with distinct keys: record i has ISRC `isrc_stem` + (`first` + i),
+/// transaction id `txn_stem` + i and `units` + i units.
+std::vector<keyed_record> numbered_records(const std::string& isrc_stem, int first, int n,
+                                           const std::string& txn_stem, int64_t units) {
+  std::vector<keyed_record> out;
+  out.reserve(static_cast<std::size_t>(n));
+  for (int i = 0; i < n; ++i)
+    out.push_back(
+        keyed(make_record(isrc_stem + std::to_string(first + i), txn_stem + std::to_string(i), units + i)));
+  return out;
+}
+
 /// Pages of source "s" committed one after another, each fetched at the cursor the one before it
 /// ended at (`prefix`1, `prefix`2, ...).
 class page_chain {
@@ -680,10 +692,7 @@ TEST(ledger_store, the_key_index_levels_find_every_key_across_merges_and_reopens
   auto store = open_store(dir.path());
   ASSERT_TRUE(store);
   store->set_index_limits(50, 200);
-  std::vector<keyed_record> all;
-  for (int i = 0; i < 1000; ++i)
-    all.push_back(
-        keyed(make_record("USRC1760" + std::to_string(1000 + i), "t" + std::to_string(i), 100 + i)));
+  auto all = numbered_records("USRC1760", 1000, 1000, "t", 100);
   page_chain pages("c");
   auto commit_page = [&](const std::vector<keyed_record>& records) { return pages.commit(*store, records); };
   for (std::size_t i = 0; i < all.size(); i += 37) commit_page(slice(all, i, 37));
@@ -790,9 +799,7 @@ TEST(ledger_store, the_older_levels_filter_grows_with_the_index_and_never_hides_
   auto store = open_store(dir.path());
   ASSERT_TRUE(store);
   store->set_index_limits(20, 80, 8192, 16);
-  std::vector<keyed_record> all;
-  for (int i = 0; i < 1200; ++i)
-    all.push_back(keyed(make_record("USRC1760" + std::to_string(4000 + i), "f" + std::to_string(i), 3 + i)));
+  auto all = numbered_records("USRC1760", 4000, 1200, "f", 3);
   page_chain pages("f");
   auto commit_page = [&](const std::vector<keyed_record>& records) { return pages.commit(*store, records); };
   for (std::size_t i = 0; i < all.size(); i += 25) {
@@ -832,9 +839,7 @@ TEST(ledger_store, the_older_levels_filter_is_kept_across_a_clean_restart_and_on
   // in between, and not when something was: a filter that lacked keys written since would make
   // their repeats count as new records.
   scratch_dir dir;
-  std::vector<keyed_record> all;
-  for (int i = 0; i < 600; ++i)
-    all.push_back(keyed(make_record("GBAYE06" + std::to_string(10000 + i), "k" + std::to_string(i), 9 + i)));
+  auto all = numbered_records("GBAYE06", 10000, 600, "k", 9);
   auto store = open_store(dir.path());
   ASSERT_TRUE(store);
   store->set_index_limits(20, 80);
@@ -878,9 +883,7 @@ TEST(ledger_store, a_commit_sees_its_own_writes_to_keys_the_older_levels_hold_or
   auto store = open_store(dir.path());
   ASSERT_TRUE(store);
   store->set_index_limits(4, 8);
-  std::vector<keyed_record> old;
-  for (int i = 0; i < 20; ++i)
-    old.push_back(keyed(make_record("USRC1760" + std::to_string(7000 + i), "o" + std::to_string(i), 10 + i)));
+  auto old = numbered_records("USRC1760", 7000, 20, "o", 10);
   ASSERT_EQ(commit_one(*store, make_batch("s", "", "c1", old)).inserted, 20u);
   auto st = stats_of(*store);
   ASSERT_GT(st.index_mid + st.index_main, 0u);  // the old keys sit in the older levels
@@ -915,9 +918,7 @@ TEST(ledger_store, a_failed_commit_leaves_the_new_level_as_its_log_has_it) {
   store->set_index_limits(8, 1000);
   bool fail = false;
   store->set_commit_fault([&fail] { return fail ? EIO : MDB_SUCCESS; });
-  std::vector<keyed_record> all;
-  for (int i = 0; i < 10; ++i)
-    all.push_back(keyed(make_record("GBAYE07" + std::to_string(20000 + i), "n" + std::to_string(i), 4 + i)));
+  auto all = numbered_records("GBAYE07", 20000, 10, "n", 4);
   ASSERT_EQ(commit_one(*store, make_batch("s", "", "p1", slice(all, 0, 6))).inserted, 6u);
   ASSERT_EQ(stats_of(*store).index_new, 6u);
   auto restated = all[2];
@@ -980,9 +981,7 @@ TEST(ledger_store, a_ledger_of_the_first_format_is_read_as_it_is_and_moved_on_wh
   // sequence). A read-only open reads it there; an open for writing moves it into the log and
   // stamps the ledger `dspsync-ledger/2`, which earlier builds refuse instead of missing keys.
   scratch_dir dir;
-  std::vector<keyed_record> all;
-  for (int i = 0; i < 130; ++i)
-    all.push_back(keyed(make_record("USRC1770" + std::to_string(1000 + i), "v" + std::to_string(i), 7 + i)));
+  auto all = numbered_records("USRC1770", 1000, 130, "v", 7);
   auto store = open_store(dir.path());
   ASSERT_TRUE(store);
   store->set_index_limits(50, 200);
