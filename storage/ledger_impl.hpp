@@ -270,23 +270,18 @@ struct ledger_store::impl {
     return true;
   }
   void rollback_new_level() noexcept {
-    for (const auto& c : new_level_changes) {
-      if (c.kind != new_level_change::clear) continue;
+    const bool merged =
+        std::any_of(new_level_changes.begin(), new_level_changes.end(),
+                    [](const new_level_change& c) { return c.kind == new_level_change::clear; });
+    if (merged) {
       new_level = {};
-      new_level_stale = true;
-      new_level_changes.clear();
-      return;
-    }
-    for (auto c = new_level_changes.rbegin(); c != new_level_changes.rend(); ++c) {
-      switch (c->kind) {
-        case new_level_change::put:
+      new_level_stale = true;  // rebuilt from the log by the next write transaction
+    } else {
+      for (auto c = new_level_changes.rbegin(); c != new_level_changes.rend(); ++c) {
+        if (c->kind == new_level_change::put)
           new_level.erase(c->prefix, c->seq);
-          break;
-        case new_level_change::erase:
+        else
           new_level.insert(c->prefix, c->seq);
-          break;
-        case new_level_change::clear:
-          break;  // handled above
       }
     }
     new_level_changes.clear();
