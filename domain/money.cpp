@@ -55,22 +55,38 @@ failure bad_number(std::string_view text, std::string_view field) {
 }  // namespace
 
 expected<money> money::parse(std::string_view text, std::string_view field) {
-  // Grammar: [+-] (digits [. digits*] | . digits) [(e|E) [+-] digits]. The value is held as a
-  // significand digit string and a power of ten, so any length of input is exact.
+  // Grammar: [+-] (digits [. digits*] | . digits) [(e|E) [+-] digits]. The value is the
+  // significant digits (leading zeros dropped, at most 19 kept: 20 or more are at least 10^19,
+  // beyond any int64_t) and a power of ten, so any length of input is exact.
   size_t i = 0;
   bool negative = false;
   if (i < text.size() && (text[i] == '+' || text[i] == '-')) negative = text[i++] == '-';
 
-  std::string significand;  // integer and fraction digits, leading zeros dropped
-  int64_t fraction_digits = 0;
+  uint64_t value = 0;           // the first (at most 19) significant digits
+  int64_t significant = 0;      // significant digits seen, leading zeros not counted
+  int64_t zeros_pending = 0;    // zeros after the last non-zero significant digit
+  int64_t fraction_digits = 0;  // digits after the point (all, zeros included)
   size_t mantissa_digits = 0;
-  for (; i < text.size() && is_digit(text[i]); ++i, ++mantissa_digits) {
-    if (!significand.empty() || text[i] != '0') significand += text[i];
-  }
-  if (i < text.size() && text[i] == '.') {
-    for (++i; i < text.size() && is_digit(text[i]); ++i, ++mantissa_digits, ++fraction_digits) {
-      if (!significand.empty() || text[i] != '0') significand += text[i];
+  bool lost = false;  // a non-zero digit beyond the 19th: out of range whatever else
+  auto digit = [&](char c) {
+    if (significant == 0 && c == '0') return;  // a leading zero
+    ++significant;
+    if (c == '0') {
+      ++zeros_pending;
+      return;
     }
+    // Flush the zeros between the previous non-zero digit and this one, then add it.
+    if (significant > 19) {
+      lost = true;
+      zeros_pending = 0;  // the zeros before it are not trailing
+      return;
+    }
+    for (; zeros_pending > 0; --zeros_pending) value *= 10;
+    value = value * 10 + static_cast<uint64_t>(c - '0');
+  };
+  for (; i < text.size() && is_digit(text[i]); ++i, ++mantissa_digits) digit(text[i]);
+  if (i < text.size() && text[i] == '.') {
+    for (++i; i < text.size() && is_digit(text[i]); ++i, ++mantissa_digits, ++fraction_digits) digit(text[i]);
   }
   if (mantissa_digits == 0) return bad_number(text, field);
 
@@ -88,34 +104,28 @@ expected<money> money::parse(std::string_view text, std::string_view field) {
   }
   if (i != text.size()) return bad_number(text, field);
 
-  if (significand.empty()) return money{};  // zero, whatever the sign and exponent
+  if (significant == 0) return money{};  // zero, whatever the sign and exponent
 
-  // Trailing zeros carry no precision: "1.2300000000" is 1.23.
-  size_t end = significand.size();
-  while (significand[end - 1] == '0') --end;
-  const auto trailing_zeros = static_cast<int64_t>(significand.size() - end);
-  significand.resize(end);
-
-  // value = significand * 10^power; units = significand * 10^(power + scale).
-  const int64_t shift = exponent - fraction_digits + trailing_zeros + scale;
+  // Trailing zeros carry no precision: "1.2300000000" is 1.23. `value` holds the digits up to
+  // the last non-zero one (`significant - zeros_pending` of them).
+  const int64_t kept = significant - zeros_pending;
+  const int64_t shift = exponent - fraction_digits + zeros_pending + scale;
   if (shift < 0) {
     return failure{ec::amount_precision, std::string(field) + ": " + quoted(text) + " has more than " +
                                              std::to_string(scale) + " decimals"};
   }
-  // 19 digits always fit a uint64_t; 20 or more are at least 10^19, beyond any int64_t.
-  const failure overflow{ec::amount_overflow,
-                         std::string(field) + ": " + quoted(text) +
-                             " is out of range (at most 92233720368.54775807 in magnitude)"};
-  if (static_cast<int64_t>(significand.size()) + shift > 19) return overflow;
-  uint64_t value = 0;
-  for (char c : significand) value = value * 10 + static_cast<uint64_t>(c - '0');
+  auto overflow = [&] {
+    return failure{ec::amount_overflow, std::string(field) + ": " + quoted(text) +
+                                            " is out of range (at most 92233720368.54775807 in magnitude)"};
+  };
+  if (lost || kept + shift > 19) return overflow();
   value *= pow10(static_cast<int>(shift));
 
   if (negative) {
-    if (value > max_negative_magnitude) return overflow;
+    if (value > max_negative_magnitude) return overflow();
     return from_units(static_cast<int64_t>(uint64_t{0} - value));
   }
-  if (value > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) return overflow;
+  if (value > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) return overflow();
   return from_units(static_cast<int64_t>(value));
 }
 

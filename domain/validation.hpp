@@ -81,7 +81,8 @@ struct validation_context {
   territory_options territories;
 };
 
-/// Validates and normalises one record's raw fields into `out`.
+/// Validates and normalises one record's raw fields into `out`. Every field of `out.record` is
+/// assigned unless the outcome is `corrupt`, so a caller may move the record out between calls.
 void validate(const raw_fields& in, const validation_context& ctx, validation_result& out);
 
 }  // namespace dspsync

@@ -143,10 +143,11 @@ void page_mapper::map_records(ingest_batch& batch, const json::array& arr, const
       batch.quarantined.push_back(std::move(q));
       continue;
     }
-    keyed_record kr;
+    // Built in place and moved out of the reused result: `validate` assigns every field again.
+    keyed_record& kr = batch.records.emplace_back();
     kr.position = index;
     kr.key = keys_.key(result_.record);
-    kr.record = result_.record;
+    kr.record = std::move(result_.record);
     if (result_.outcome == verdict::pending) {
       kr.state = record_state::pending_reconciliation;
       for (const auto& f : result_.faults) {
@@ -160,7 +161,6 @@ void page_mapper::map_records(ingest_batch& batch, const json::array& arr, const
       const json::value* op = item.find_pointer(updates->update_pointer, ec2);
       kr.update = op != nullptr && op->is_string() && op->get_string() == updates->update_value;
     }
-    batch.records.push_back(std::move(kr));
   }
 }
 

@@ -296,10 +296,12 @@ void row_mapper::map_fields(const raw_fields& fields, uint64_t position, std::st
     quarantine(position, raw, std::move(errors), quarantine_scope, batch);
     return;
   }
-  keyed_record kr;
+  // Built in place and moved out of the reused result (its strings are short: no copy, no
+  // allocation); `validate` assigns every field again for the next row.
+  keyed_record& kr = batch.records.emplace_back();
   kr.position = position;
   kr.key = keys_.key(result_.record);
-  kr.record = result_.record;
+  kr.record = std::move(result_.record);
   if (result_.outcome == verdict::pending) {
     kr.state = record_state::pending_reconciliation;
     for (const auto& f : result_.faults) {
@@ -307,7 +309,6 @@ void row_mapper::map_fields(const raw_fields& fields, uint64_t position, std::st
       kr.faults += f.message;
     }
   }
-  batch.records.push_back(std::move(kr));
 }
 
 void row_mapper::quarantine(uint64_t position, std::string_view raw, std::vector<failure> errors,

@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <limits>
+#include <random>
 #include <string>
 
 namespace dspsync {
@@ -178,6 +180,111 @@ TEST(money, compares_by_value) {
   EXPECT_EQ(*money::parse("15e-1"), *money::parse("1.5"));
   EXPECT_LT(*money::parse("-2"), *money::parse("-1.99999999"));
   EXPECT_NE(*money::parse("0.1"), *money::parse("0.10000001"));
+}
+
+/// The parser as it was first written (the significant digits kept as a string), as the reference
+/// for the one that keeps them in an integer: either the same units or the same error code.
+struct reference_result {
+  bool ok;
+  int64_t units;
+  ec code;
+};
+
+reference_result reference_parse(const std::string& text) {
+  size_t i = 0;
+  bool negative = false;
+  if (i < text.size() && (text[i] == '+' || text[i] == '-')) negative = text[i++] == '-';
+  auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  std::string significand;
+  int64_t fraction_digits = 0;
+  size_t mantissa_digits = 0;
+  for (; i < text.size() && digit(text[i]); ++i, ++mantissa_digits)
+    if (!significand.empty() || text[i] != '0') significand += text[i];
+  if (i < text.size() && text[i] == '.')
+    for (++i; i < text.size() && digit(text[i]); ++i, ++mantissa_digits, ++fraction_digits)
+      if (!significand.empty() || text[i] != '0') significand += text[i];
+  if (mantissa_digits == 0) return {false, 0, ec::bad_number};
+  int64_t exponent = 0;
+  if (i < text.size() && (text[i] == 'e' || text[i] == 'E')) {
+    ++i;
+    bool exponent_negative = false;
+    if (i < text.size() && (text[i] == '+' || text[i] == '-')) exponent_negative = text[i++] == '-';
+    const size_t start = i;
+    for (; i < text.size() && digit(text[i]); ++i)
+      if (exponent < 1'000'000'000) exponent = exponent * 10 + (text[i] - '0');
+    if (i == start) return {false, 0, ec::bad_number};
+    if (exponent_negative) exponent = -exponent;
+  }
+  if (i != text.size()) return {false, 0, ec::bad_number};
+  if (significand.empty()) return {true, 0, ec::bad_number};
+  size_t end = significand.size();
+  while (significand[end - 1] == '0') --end;
+  const auto trailing_zeros = static_cast<int64_t>(significand.size() - end);
+  significand.resize(end);
+  const int64_t shift = exponent - fraction_digits + trailing_zeros + money::scale;
+  if (shift < 0) return {false, 0, ec::amount_precision};
+  if (static_cast<int64_t>(significand.size()) + shift > 19) return {false, 0, ec::amount_overflow};
+  uint64_t value = 0;
+  for (char c : significand) value = value * 10 + static_cast<uint64_t>(c - '0');
+  for (int64_t k = 0; k < shift; ++k) value *= 10;
+  const uint64_t max_negative = static_cast<uint64_t>(int64_max) + 1;
+  if (negative) {
+    if (value > max_negative) return {false, 0, ec::amount_overflow};
+    return {true, static_cast<int64_t>(uint64_t{0} - value), ec::bad_number};
+  }
+  if (value > static_cast<uint64_t>(int64_max)) return {false, 0, ec::amount_overflow};
+  return {true, static_cast<int64_t>(value), ec::bad_number};
+}
+
+TEST(money, parses_as_the_reference_does_on_random_text) {
+  // Texts built from the grammar's pieces, with long runs of zeros and digits around the 19-digit
+  // and 8-decimal limits, plus stray characters: every one must parse to the reference's units or
+  // fail with its error code.
+  std::mt19937_64 rng(20261202);
+  auto pick = [&](uint64_t n) { return static_cast<uint64_t>(rng() % n); };
+  auto digits = [&](uint64_t max_len, bool zero_heavy) {
+    std::string d;
+    const uint64_t n = pick(max_len + 1);
+    for (uint64_t k = 0; k < n; ++k)
+      d += zero_heavy && pick(3) != 0 ? '0' : static_cast<char>('0' + pick(10));
+    return d;
+  };
+  int compared = 0, parsed = 0, bad = 0, precision = 0, overflow = 0;
+  for (int round = 0; round < 200'000; ++round) {
+    std::string t;
+    const uint64_t sign = pick(4);
+    if (sign == 1) t += '-';
+    if (sign == 2) t += '+';
+    const bool zeros = pick(2) == 0;
+    t += digits(pick(2) == 0 ? 6 : 24, zeros);
+    if (pick(3) != 0) t += '.' + digits(pick(2) == 0 ? 10 : 24, zeros);
+    if (pick(4) == 0) {
+      t += pick(2) == 0 ? 'e' : 'E';
+      const uint64_t es = pick(3);
+      if (es == 1) t += '-';
+      if (es == 2) t += '+';
+      t += digits(pick(5) == 0 ? 22 : 2, false);
+    }
+    if (pick(40) == 0) t.insert(pick(t.size() + 1), 1, " .,x-e"[pick(6)]);
+    const auto want = reference_parse(t);
+    const auto got = money::parse(t, "revenue");
+    ASSERT_EQ(static_cast<bool>(got), want.ok) << "\"" << t << "\"";
+    if (want.ok)
+      ASSERT_EQ(got->units(), want.units) << "\"" << t << "\"";
+    else
+      ASSERT_EQ(got.error().code, want.code) << "\"" << t << "\": " << got.error().message;
+    ++compared;
+    ++(want.ok                             ? parsed
+       : want.code == ec::bad_number       ? bad
+       : want.code == ec::amount_precision ? precision
+                                           : overflow);
+  }
+  EXPECT_EQ(compared, 200'000);
+  // Every outcome was exercised, each many times.
+  EXPECT_GT(parsed, 10'000);
+  EXPECT_GT(bad, 1'000);
+  EXPECT_GT(precision, 10'000);
+  EXPECT_GT(overflow, 10'000);
 }
 
 }  // namespace
