@@ -78,6 +78,11 @@ struct ingest_batch {
   /// Records on the page.
   uint64_t records_in = 0;
   std::vector<keyed_record> records;
+  /// Optional: every record's content bytes as the ledger stores them, concatenated, record `i`'s
+  /// ending at `content_ends[i]` (`ledger_store::prepare`, on the producer's thread). Used by the
+  /// commit only when there is one entry per record; otherwise the ledger encodes them itself.
+  std::string contents;
+  std::vector<uint32_t> content_ends;
   std::vector<quarantined_item> quarantined;
   /// Webhook deliveries only (empty for polled pages and files): SHA-256 over the endpoint name and
   /// the accepted signature. The ledger records it with the delivery and answers a second delivery

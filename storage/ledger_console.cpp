@@ -181,8 +181,7 @@ expected<std::string> ledger_store::release_quarantined(const record_key& quaran
                                 " request=" + q.request + " position=" + std::to_string(q.position) +
                                 " errors_before=" + std::to_string(q.errors.size());
     s.append_audit_entry(t, "quarantine.released", actor, "quarantine:" + to_hex(quarantine_key), details);
-    t.commit();
-    scope.committed();
+    scope.commit(t);
     s.next_record = next_record;
     answer = "released " + to_hex(quarantine_key) + ": " + outcome;
   } catch (const lmdb::error& e) {

@@ -30,8 +30,30 @@ namespace ledger_detail {
 
 /// The ledger's format. `dspsync-ledger/1` (the key index's new level a B-tree, `keys_new`) is
 /// still read, and moved to this format by an open for writing; earlier builds refuse this one.
-inline constexpr std::string_view format_tag = "dspsync-ledger/2";
+inline constexpr std::string_view format_tag = "dspsync-ledger/3";
 inline constexpr std::string_view format_tag_v1 = "dspsync-ledger/1";
+/// `dspsync-ledger/2`: the log held one entry per index entry (sequence -> 8-byte prefix). Such
+/// entries are still read (and written no more); an open for writing moves the tag on.
+inline constexpr std::string_view format_tag_v2 = "dspsync-ledger/2";
+
+/// Index entries per `keys_log` value: 120 x 16 bytes stays under LMDB's largest in-page node (a
+/// bigger value would go to overflow pages), two values to a 4 KiB page.
+inline constexpr std::size_t log_chunk_entries = 120;
+
+/// Calls `f(seq, prefix)` for each index entry of one `keys_log` value (`key` its key), oldest
+/// first: a chunk of (sequence, prefix) pairs, or one `dspsync-ledger/2` entry (`key` the
+/// sequence, the value the prefix). Throws on a value of neither shape.
+template <class F>
+void for_each_log_entry(std::string_view key, std::string_view value, F&& f) {
+  if (value.size() == 8) {
+    f(codec::reader::decode_u64be(key), codec::reader::decode_u64be(value));
+    return;
+  }
+  if (value.empty() || value.size() % 16 != 0)
+    throw lmdb::error("corrupt key index log value", MDB_CORRUPTED);
+  for (std::size_t at = 0; at < value.size(); at += 16)
+    f(codec::reader::decode_u64be(value.substr(at, 8)), codec::reader::decode_u64be(value.substr(at + 8, 8)));
+}
 
 inline int64_t now_ms() {
   using namespace std::chrono;
@@ -169,9 +191,11 @@ struct ledger_store::impl {
   // --- the key index, in levels ---
   // Each stored key has one entry (its 8-byte prefix -> the sequence of its latest version) in one
   // of three levels. The new level takes every new entry. It is a hash table in memory
-  // (`new_level`, where the writer looks keys up) whose durable form is `keys_log` (sequence ->
-  // prefix, appended in sequence order, so a commit's entries fill the log's last pages instead of
-  // dirtying pages all over a B-tree); an open for writing rebuilds the table from the log. When
+  // (`new_level`, where the writer looks keys up) whose durable form is `keys_log`: a transaction's
+  // entries, (sequence, prefix) pairs in sequence order, are appended at its end in chunks of
+  // `log_chunk_entries` keyed by their first sequence, so a commit writes a few puts at the log's
+  // end instead of one per record or pages all over a B-tree; an open for writing rebuilds the
+  // table from the log. When
   // it holds `index_new_limit` entries it is merged in key order into `keys_mid` and the log is
   // emptied. When `keys_mid` reaches `index_mid_limit`, a pass starts that moves it into `keys`
   // (the big level, and the whole index of ledgers written before the levels) one slice of the key
@@ -226,9 +250,74 @@ struct ledger_store::impl {
     lmdb::cursor c(t, keys_log);
     std::string_view k, v;
     for (bool more = c.get(k, v, MDB_FIRST); more; more = c.get(k, v, MDB_NEXT))
-      new_level.insert(codec::reader::decode_u64be(v), codec::reader::decode_u64be(k));
+      ledger_detail::for_each_log_entry(
+          k, v, [&](uint64_t seq, uint64_t prefix) { new_level.insert(prefix, seq); });
     new_level_loaded = true;
     new_level_stale = false;
+  }
+  /// Index entries in the log as of `t` (a scan of its values, a few thousand at most).
+  uint64_t log_entries(const lmdb::txn& t) const {
+    uint64_t n = 0;
+    lmdb::cursor c(t, keys_log);
+    std::string_view k, v;
+    for (bool more = c.get(k, v, MDB_FIRST); more; more = c.get(k, v, MDB_NEXT))
+      n += v.size() == 8 ? 1 : v.size() / 16;
+    return n;
+  }
+  /// The current write transaction's new-level entries (sequence, prefix) not in the log yet:
+  /// `flush_log` appends them before the transaction commits.
+  std::vector<std::pair<uint64_t, uint64_t>> log_pending;
+  /// Appends the pending entries to the log in chunks (sequences only grow, so each chunk's key
+  /// is the log's last: MDB_APPEND).
+  void flush_log(const lmdb::txn& t) {
+    std::string value;
+    for (std::size_t from = 0; from < log_pending.size(); from += ledger_detail::log_chunk_entries) {
+      const std::size_t to = std::min(log_pending.size(), from + ledger_detail::log_chunk_entries);
+      value.clear();
+      for (std::size_t i = from; i < to; ++i) {
+        value += codec::u64_key(log_pending[i].first);
+        value += codec::u64_key(log_pending[i].second);
+      }
+      lmdb::put(t, keys_log, codec::u64_key(log_pending[from].first), value, MDB_APPEND);
+    }
+    log_pending.clear();
+  }
+  /// Removes the entry (seq, prefix) from the log: from the pending entries, or from the log
+  /// value holding it (rewritten without it, or deleted when it was the last).
+  void log_remove(const lmdb::txn& t, uint64_t seq, uint64_t prefix) {
+    for (auto it = log_pending.rbegin(); it != log_pending.rend(); ++it) {
+      if (it->first == seq && it->second == prefix) {
+        log_pending.erase(std::next(it).base());
+        return;
+      }
+    }
+    const auto missing = [] {
+      return lmdb::error("the key index's log lacks an entry of its new level", MDB_CORRUPTED);
+    };
+    lmdb::cursor c(t, keys_log);
+    const std::string seq_key = codec::u64_key(seq);
+    std::string_view k = seq_key, v;
+    // The value holding `seq` is the last one whose key (its first sequence) is not above it.
+    bool at = c.seek(k, v, MDB_SET_RANGE);
+    if (!at || k != seq_key) at = c.get(k, v, at ? MDB_PREV : MDB_LAST);
+    if (!at) throw missing();
+    std::string kept;
+    bool found = false;
+    ledger_detail::for_each_log_entry(k, v, [&](uint64_t s, uint64_t p) {
+      if (!found && s == seq && p == prefix) {
+        found = true;
+        return;
+      }
+      kept += codec::u64_key(s);
+      kept += codec::u64_key(p);
+    });
+    if (!found) throw missing();
+    if (kept.empty() || v.size() == 8) {
+      c.del();
+    } else {
+      const std::string key(k);
+      lmdb::put(t, keys_log, key, kept);
+    }
   }
   /// Entries in `dbi` as of `t` (O(1)).
   static uint64_t entries(const lmdb::txn& t, MDB_dbi dbi) {
@@ -287,20 +376,26 @@ struct ledger_store::impl {
     new_level_changes.clear();
   }
   /// Held by every write transaction that may touch the key index (declared after the write
-  /// transaction `t` begins, before it writes anything, so that it ends first); `committed()` once
-  /// the transaction has committed.
+  /// transaction `t` begins, before it writes anything, so that it ends first), which commits
+  /// through `commit(t)`.
   class index_scope {
    public:
     index_scope(impl& s, const lmdb::txn& t) : s_(s), lock_(s.new_level_mutex) {
       s_.new_level_changes.clear();
+      s_.log_pending.clear();
       if (s_.new_level_stale) s_.load_new_level(t);  // `t` has written nothing: the log as committed
     }
     ~index_scope() {
+      s_.log_pending.clear();
       if (!done_) s_.rollback_new_level();
     }
     index_scope(const index_scope&) = delete;
     index_scope& operator=(const index_scope&) = delete;
-    void committed() noexcept {
+    /// Appends the transaction's pending log entries and commits `t` (which must be the
+    /// transaction the scope was opened with).
+    void commit(lmdb::txn& t) {
+      if (s_.levels_open) s_.flush_log(t);
+      t.commit();
       s_.new_level_changes.clear();
       done_ = true;
     }
@@ -319,8 +414,8 @@ struct ledger_store::impl {
       return;
     }
     new_level_require();
-    lmdb::put(t, keys_log, seq_key, prefix, MDB_APPEND);
     const uint64_t p = codec::reader::decode_u64be(prefix), seq = codec::reader::decode_u64be(seq_key);
+    log_pending.emplace_back(seq, p);  // appended to the log by `flush_log`
     new_level.insert(p, seq);
     new_level_changes.push_back({new_level_change::put, p, seq});
   }
@@ -328,9 +423,9 @@ struct ledger_store::impl {
   void index_del(const lmdb::txn& t, std::string_view prefix, std::string_view seq_key) {
     if (levels_open) {
       new_level_require();
-      if (new_level_erase(codec::reader::decode_u64be(prefix), codec::reader::decode_u64be(seq_key))) {
-        if (!lmdb::del(t, keys_log, seq_key))
-          throw lmdb::error("the key index's log lacks an entry of its new level", MDB_CORRUPTED);
+      const uint64_t p = codec::reader::decode_u64be(prefix), seq = codec::reader::decode_u64be(seq_key);
+      if (new_level_erase(p, seq)) {
+        log_remove(t, seq, p);
         return;
       }
       if (lmdb::del(t, keys_mid, prefix, &seq_key)) return;
@@ -341,7 +436,7 @@ struct ledger_store::impl {
   /// the log), and adds the moved prefixes to the older levels' filter.
   void merge_new_level(const lmdb::txn& t) {
     new_level_require();
-    if (entries(t, keys_log) != new_level.size())
+    if (log_entries(t) + log_pending.size() != new_level.size())
       throw lmdb::error("the key index's new level and its log disagree", MDB_CORRUPTED);
     const auto sorted = new_level.sorted();
     {
@@ -353,7 +448,8 @@ struct ledger_store::impl {
       }
     }
     lmdb::check(mdb_drop(t.get(), keys_log, 0), "mdb_drop (index merge)");
-    new_level = {};
+    log_pending.clear();  // merged from the table with the rest
+    new_level.clear();    // keeps its array for the next fill
     new_level_changes.push_back({new_level_change::clear, 0, 0});
   }
   /// Moves the entries of `keys_mid` in the slice of the key space starting at `from` into
@@ -383,7 +479,8 @@ struct ledger_store::impl {
   /// Merges the levels that reached their limits; called before a write transaction commits.
   void settle_levels(const lmdb::txn& t) {
     if (!levels_open) return;
-    if (entries(t, keys_log) >= index_new_limit) merge_new_level(t);
+    new_level_require();
+    if (new_level.size() >= index_new_limit) merge_new_level(t);
     // A pass starts when the middle level is full and, once started, moves a slice per commit
     // until it has gone round the key space (the position is back at 0): the middle level then
     // empties as the whole-level merge did, at the same cost per key in the main level.
@@ -681,11 +778,18 @@ struct ledger_store::impl {
     const std::string_view prefix = ledger_detail::key_bytes(key).substr(0, 8);
     if (levels_open) {
       if (keys_log != 0) {
+        const uint64_t want = codec::reader::decode_u64be(prefix);
         lmdb::cursor c(t, keys_log);
         std::string_view k, v;
-        for (bool more = c.get(k, v, MDB_LAST); more; more = c.get(k, v, MDB_PREV))
-          if (v == prefix)
-            if (auto found = record_if_key(t, codec::reader::decode_u64be(k), key)) return found;
+        std::vector<uint64_t> seqs;  // of `want` in one log value, newest last
+        for (bool more = c.get(k, v, MDB_LAST); more; more = c.get(k, v, MDB_PREV)) {
+          seqs.clear();
+          ledger_detail::for_each_log_entry(k, v, [&](uint64_t seq, uint64_t p) {
+            if (p == want) seqs.push_back(seq);
+          });
+          for (auto seq = seqs.rbegin(); seq != seqs.rend(); ++seq)
+            if (auto found = record_if_key(t, *seq, key)) return found;
+        }
       }
       if (keys_new_v1 != 0)
         if (auto found = find_in_level(t, keys_new_v1, key)) return found;

@@ -60,11 +60,12 @@ expected<std::unique_ptr<ledger_store>> ledger_store::open(const ledger_options&
     p->meta = lmdb::open_db(t, "meta", create);
     std::string_view fmt;
     bool has_format = lmdb::get(t, p->meta, "format", fmt);
-    if (has_format && fmt != format_tag && fmt != format_tag_v1)
+    if (has_format && fmt != format_tag && fmt != format_tag_v2 && fmt != format_tag_v1)
       return failure{ec::storage_failure, "data_dir \"" + dir + "\": holds \"" + std::string(fmt) +
                                               "\", not a " + std::string(format_tag) + " ledger"};
-    // A `dspsync-ledger/1` ledger opened for writing is moved to this format by `open_levels`.
-    if (has_format && fmt == format_tag_v1 && !opts.read_only) lmdb::put(t, p->meta, "format", format_tag);
+    // A `dspsync-ledger/1` ledger opened for writing is moved to this format by `open_levels`; a
+    // `/2` one needs nothing moved (its log entries are read as they are).
+    if (has_format && fmt != format_tag && !opts.read_only) lmdb::put(t, p->meta, "format", format_tag);
     if (!has_format) {
       // A fresh environment must be empty of other databases, or it belongs to someone else.
       lmdb::cursor c(t, lmdb::open_db(t, nullptr, 0));
@@ -193,22 +194,31 @@ expected<std::vector<batch_outcome>> ledger_store::commit(const std::vector<cons
       out.records_in = b->records_in;
       ledger_store::impl::release_counts released_here;  // held updates of this source released now
       const auto& records = b->records;
+      const bool prepared = b->content_ends.size() == records.size() &&
+                            (records.empty() || b->content_ends.back() == b->contents.size());
       for (std::size_t i = 0; i < records.size(); ++i) {
         // The new level's table misses the cache once per key: start the miss a few records ahead.
         if (i + 8 < records.size())
           s.new_level.prefetch(codec::reader::decode_u64be(key_bytes(records[i + 8].key).substr(0, 8)));
         const auto& kr = records[i];
-        content.clear();
-        record_codec::encode_content(kr.record, content);
+        std::string_view content_bytes;
+        if (prepared) {
+          const uint32_t from = i == 0 ? 0 : b->content_ends[i - 1];
+          content_bytes = std::string_view(b->contents).substr(from, b->content_ends[i] - from);
+        } else {
+          content.clear();
+          record_codec::encode_content(kr.record, content);
+          content_bytes = content;
+        }
         auto latest = s.find_latest(t, kr.key, &probe);
         if (kr.update && !latest && s.webhooks_open) {
           // An update of a record not ingested yet: it waits for its base record.
-          s.hold_update(t, b->source, out.page_seq, kr, content);
+          s.hold_update(t, b->source, out.page_seq, kr, content_bytes);
           ++out.held;
           holding = true;
           continue;
         }
-        const auto done = s.put_version(t, kr, content, latest, out.page_seq, next_record, value);
+        const auto done = s.put_version(t, kr, content_bytes, latest, out.page_seq, next_record, value);
         if (done == impl::put_outcome::duplicate) {
           ++out.duplicates;
           continue;
@@ -274,14 +284,28 @@ expected<std::vector<batch_outcome>> ledger_store::commit(const std::vector<cons
     }
     lmdb::put(t, s.meta, "audit_head", key_bytes(head));
     s.settle_levels(t);
-    t.commit();
-    scope.committed();
+    scope.commit(t);
     s.next_page = next_page;
     s.next_record = next_record;
   } catch (const lmdb::error& e) {
     return write_failure(e, "ledger commit in \"" + dir_ + "\"");
   }
   return outcomes;
+}
+
+void ledger_store::prepare(ingest_batch& b) {
+  b.contents.clear();
+  b.content_ends.clear();
+  b.content_ends.reserve(b.records.size());
+  for (const auto& kr : b.records) {
+    record_codec::encode_content(kr.record, b.contents);
+    if (b.contents.size() > UINT32_MAX) {  // beyond what the ends can say: the commit encodes
+      b.contents.clear();
+      b.content_ends.clear();
+      return;
+    }
+    b.content_ends.push_back(static_cast<uint32_t>(b.contents.size()));
+  }
 }
 
 ledger_store::impl::put_outcome ledger_store::impl::put_version(
@@ -542,7 +566,7 @@ expected<ledger_stats> ledger_store::stats() const {
     out.audit_entries = entries(impl_->audit);
     out.index_main = entries(impl_->keys);
     if (impl_->levels_open) {
-      out.index_new = (impl_->keys_log != 0 ? entries(impl_->keys_log) : 0) +
+      out.index_new = (impl_->keys_log != 0 ? impl_->log_entries(t) : 0) +
                       (impl_->keys_new_v1 != 0 ? entries(impl_->keys_new_v1) : 0);
       out.index_mid = entries(impl_->keys_mid);
     }

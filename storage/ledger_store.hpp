@@ -174,6 +174,12 @@ class ledger_store {
   /// and leaves no trace. On failure nothing of any batch is stored.
   expected<std::vector<batch_outcome>> commit(const std::vector<const ingest_batch*>& batches);
 
+  /// Encodes each record's stored content into `b.contents` / `b.content_ends`, so the commit
+  /// does not: a producer with a core to spare (the file reader) calls it on its own thread before
+  /// handing the batch over, taking that work off the ledger's single writer. Thread-safe (touches
+  /// nothing but `b`); the records must not change afterwards.
+  static void prepare(ingest_batch& b);
+
   /// The committed checkpoint of a source, if it has one.
   expected<std::optional<source_checkpoint>> checkpoint(std::string_view source) const;
 

@@ -65,6 +65,13 @@ class prefix_table {
 
   std::size_t size() const { return size_; }
 
+  /// Removes every entry and keeps the array: a table that fills up to the same size again (the
+  /// new level after each merge) does not grow through every power of two again.
+  void clear() {
+    std::fill(slots_.begin(), slots_.end(), slot{});
+    size_ = 0;
+  }
+
   /// Every entry, sorted by prefix then sequence.
   std::vector<std::pair<uint64_t, uint64_t>> sorted() const {
     std::vector<std::pair<uint64_t, uint64_t>> out;

@@ -976,10 +976,128 @@ TEST(ledger_store, a_failed_commit_leaves_the_new_level_as_its_log_has_it) {
   EXPECT_EQ(repeat.inserted, 0u);
 }
 
+TEST(ledger_store, restatements_take_entries_out_of_the_new_levels_log_wherever_they_sit) {
+  // The new level's log keeps a transaction's entries in chunks of 120 (sequence, prefix) pairs.
+  // A restatement removes its key's old entry: the first or last of a chunk, one in the middle,
+  // one written earlier in the same transaction (not in the log yet). The log must then say what
+  // the table says: a reopen rebuilds the table from it, a read-only open reads it.
+  scratch_dir dir;
+  auto all = numbered_records("USRC1790", 1000, 300, "c", 3);
+  auto store = open_store(dir.path());
+  ASSERT_TRUE(store);
+  page_chain pages("c");
+  ASSERT_EQ(pages.commit(*store, slice(all, 0, 250)).inserted, 250u);  // chunks [0,120) [120,240) [240,250)
+  std::vector<keyed_record> restated;
+  for (std::size_t i : {0u, 119u, 120u, 60u, 249u, 245u}) {
+    auto r = all[i];
+    r.record.units += 100;
+    restated.push_back(r);
+  }
+  // The same transaction inserts a key and restates it twice.
+  auto fresh = all[250];
+  auto fresh2 = fresh, fresh3 = fresh;
+  fresh2.record.units += 1;
+  fresh3.record.units += 2;
+  restated.push_back(fresh);
+  restated.push_back(fresh2);
+  restated.push_back(fresh3);
+  const auto o = pages.commit(*store, restated);
+  EXPECT_EQ(o.restatements, 8u);
+  EXPECT_EQ(o.inserted, 1u);
+  EXPECT_EQ(stats_of(*store).index_new, 251u);  // one entry per key
+  store.reset();
+
+  auto ro = open_store(dir.path(), true);
+  ASSERT_TRUE(ro);
+  EXPECT_EQ(stats_of(*ro).index_new, 251u);
+  for (std::size_t i : {0u, 119u, 120u, 60u, 249u, 245u}) {
+    const auto v = versions_of(*ro, all[i].key);
+    ASSERT_EQ(v.size(), 2u) << i;
+    EXPECT_EQ(v.back().record.units, all[i].record.units + 100) << i;
+  }
+  ASSERT_EQ(versions_of(*ro, fresh.key).size(), 3u);
+  EXPECT_EQ(versions_of(*ro, fresh.key).back().record.units, fresh3.record.units);
+  EXPECT_EQ(versions_of(*ro, all[1].key).size(), 1u);
+  ro.reset();
+
+  // Rebuilt from the log, the table finds each key's latest version: every record again is a
+  // duplicate, and each restated one restated once more is one restatement.
+  store = open_store(dir.path());
+  ASSERT_TRUE(store);
+  EXPECT_EQ(stats_of(*store).index_new, 251u);
+  std::vector<keyed_record> again(all.begin(), all.begin() + 250);
+  for (const auto& r : restated) again.push_back(r);
+  const auto repeat = pages.commit(*store, again);
+  EXPECT_EQ(repeat.duplicates, again.size());
+  auto once_more = restated.front();
+  once_more.record.units += 1;
+  EXPECT_EQ(pages.commit(*store, {once_more}).restatements, 1u);
+  EXPECT_EQ(versions_of(*store, once_more.key).size(), 3u);
+  EXPECT_EQ(stats_of(*store).index_new, 251u);
+}
+
+TEST(ledger_store, a_ledger_of_the_second_format_is_read_as_it_is_and_restated_in_place) {
+  // `dspsync-ledger/2` kept one log entry per index entry (sequence -> prefix). Such a log is read
+  // as it is, by a read-only open and by the table's rebuild; a restatement removes an old-style
+  // entry; new entries go in chunks after it; the ledger is stamped `/3`.
+  scratch_dir dir;
+  auto all = numbered_records("USRC1791", 1000, 200, "w", 5);
+  auto store = open_store(dir.path());
+  ASSERT_TRUE(store);
+  page_chain pages("w");
+  for (std::size_t i = 0; i < 150; i += 50) pages.commit(*store, slice(all, i, 50));
+  store.reset();
+  {
+    auto env = lmdb::env::open(dir.path(), 64u << 20, 32, 0);
+    auto t = lmdb::txn::begin(env, false);
+    const MDB_dbi log = lmdb::open_db(t, "keys_log", 0);
+    std::vector<std::pair<std::string, std::string>> entries;
+    {
+      lmdb::cursor c(t, log);
+      std::string_view k, v;
+      for (bool more = c.get(k, v, MDB_FIRST); more; more = c.get(k, v, MDB_NEXT))
+        for (std::size_t at = 0; at < v.size(); at += 16)
+          entries.emplace_back(std::string(v.substr(at, 8)), std::string(v.substr(at + 8, 8)));
+    }
+    ASSERT_EQ(entries.size(), 150u);
+    ASSERT_EQ(mdb_drop(t.get(), log, 0), MDB_SUCCESS);
+    for (const auto& [seq, prefix] : entries) lmdb::put(t, log, seq, prefix, MDB_APPEND);
+    lmdb::put(t, lmdb::open_db(t, "meta", 0), "format", "dspsync-ledger/2");
+    t.commit();
+  }
+  auto ro = open_store(dir.path(), true);
+  ASSERT_TRUE(ro);
+  EXPECT_EQ(stats_of(*ro).index_new, 150u);
+  EXPECT_EQ(versions_of(*ro, all[77].key).size(), 1u);
+  ro.reset();
+
+  store = open_store(dir.path());
+  ASSERT_TRUE(store);
+  auto restated = all[77];
+  restated.record.units += 9;
+  auto more = slice(all, 150, 50);
+  more.push_back(restated);
+  const auto o = pages.commit(*store, more);
+  EXPECT_EQ(o.inserted, 50u);
+  EXPECT_EQ(o.restatements, 1u);
+  EXPECT_EQ(stats_of(*store).index_new, 200u);
+  store.reset();
+  store = open_store(dir.path());
+  ASSERT_TRUE(store);
+  all[77] = restated;
+  EXPECT_EQ(pages.commit(*store, all).duplicates, all.size());
+  store.reset();
+  auto env = lmdb::env::open(dir.path(), 64u << 20, 32, 0);
+  auto t = lmdb::txn::begin(env, true);
+  std::string_view fmt;
+  ASSERT_TRUE(lmdb::get(t, lmdb::open_db(t, "meta", 0), "format", fmt));
+  EXPECT_EQ(fmt, "dspsync-ledger/3");
+}
+
 TEST(ledger_store, a_ledger_of_the_first_format_is_read_as_it_is_and_moved_on_when_written) {
   // `dspsync-ledger/1` kept the key index's new level as a B-tree, `keys_new` (prefix ->
   // sequence). A read-only open reads it there; an open for writing moves it into the log and
-  // stamps the ledger `dspsync-ledger/2`, which earlier builds refuse instead of missing keys.
+  // stamps the ledger `dspsync-ledger/3`, which earlier builds refuse instead of missing keys.
   scratch_dir dir;
   auto all = numbered_records("USRC1770", 1000, 130, "v", 7);
   auto store = open_store(dir.path());
@@ -1003,7 +1121,9 @@ TEST(ledger_store, a_ledger_of_the_first_format_is_read_as_it_is_and_moved_on_wh
     {
       lmdb::cursor c(t, log);
       std::string_view k, v;
-      for (bool more = c.get(k, v, MDB_FIRST); more; more = c.get(k, v, MDB_NEXT)) lmdb::put(t, v1, v, k);
+      for (bool more = c.get(k, v, MDB_FIRST); more; more = c.get(k, v, MDB_NEXT))
+        for (std::size_t at = 0; at < v.size(); at += 16)
+          lmdb::put(t, v1, v.substr(at + 8, 8), v.substr(at, 8));
     }
     ASSERT_EQ(mdb_drop(t.get(), log, 1), MDB_SUCCESS);
     lmdb::put(t, lmdb::open_db(t, "meta", 0), "format", "dspsync-ledger/1");
@@ -1031,7 +1151,7 @@ TEST(ledger_store, a_ledger_of_the_first_format_is_read_as_it_is_and_moved_on_wh
     auto t = lmdb::txn::begin(env, true);
     std::string_view fmt;
     ASSERT_TRUE(lmdb::get(t, lmdb::open_db(t, "meta", 0), "format", fmt));
-    EXPECT_EQ(fmt, "dspsync-ledger/2");
+    EXPECT_EQ(fmt, "dspsync-ledger/3");
     EXPECT_THROW(lmdb::open_db(t, "keys_new", 0), lmdb::error);  // gone
   }
 }

@@ -85,4 +85,24 @@ TEST(prefix_table, stops_at_the_first_match_the_caller_accepts) {
   EXPECT_EQ(seqs_of(t, 42), (std::vector<uint64_t>{1, 2}));
 }
 
+TEST(prefix_table, a_cleared_table_is_empty_and_fills_again) {
+  prefix_table t;
+  uint64_t s = 7;
+  std::vector<uint64_t> first;
+  for (uint64_t seq = 1; seq <= 1000; ++seq) {
+    first.push_back(splitmix(s));
+    t.insert(first.back(), seq);
+  }
+  t.clear();
+  EXPECT_EQ(t.size(), 0u);
+  EXPECT_TRUE(t.sorted().empty());
+  for (auto p : first) ASSERT_TRUE(seqs_of(t, p).empty());
+  EXPECT_FALSE(t.erase(first.front(), 1));
+  // Filled again (over the kept array) it answers for the new entries only.
+  for (uint64_t seq = 1001; seq <= 1500; ++seq) t.insert(first[seq - 1001], seq);
+  EXPECT_EQ(t.size(), 500u);
+  EXPECT_EQ(seqs_of(t, first[0]), (std::vector<uint64_t>{1001}));
+  EXPECT_TRUE(seqs_of(t, first[999]).empty());
+}
+
 }  // namespace
