@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -195,17 +196,43 @@ struct ledger_store::impl {
   // entries, (sequence, prefix) pairs in sequence order, are appended at its end in chunks of
   // `log_chunk_entries` keyed by their first sequence, so a commit writes a few puts at the log's
   // end instead of one per record or pages all over a B-tree; an open for writing rebuilds the
-  // table from the log. When
-  // it holds `index_new_limit` entries it is merged in key order into `keys_mid` and the log is
-  // emptied. When `keys_mid` reaches `index_mid_limit`, a pass starts that moves it into `keys`
+  // table from the log. When it holds `index_new_limit` entries it is merged in key order into the
+  // middle level and the log is emptied. The middle level is two B-trees, `keys_mid` and
+  // `keys_mid_b`, which take turns (`meta/index_mid_roles`): the active one takes the merges; when
+  // it reaches `index_mid_limit` the two swap and a pass starts that copies the full one into `keys`
   // (the big level, and the whole index of ledgers written before the levels) one slice of the key
-  // space per commit, round the key space once (its position is `meta/index_sweep`), each slice
-  // narrow enough that the main level pages it dirties stay under `index_step_pages`. The big tree
-  // is rewritten in key order a slice at a time instead of a page per key per commit, and no
-  // transaction holds more than a bounded number of dirty pages (LMDB keeps them in anonymous
-  // memory until the commit) however large the ledger grows. Lookups read all three. Merges run
-  // inside the commit's write transaction, so the index is never seen half merged.
-  MDB_dbi keys_log = 0, keys_mid = 0;
+  // space per commit, round the key space once (its position is `meta/index_sweep`, and the
+  // entries not copied yet are counted in `meta/index_sweep_left`), each slice narrow enough that
+  // the main level pages it dirties stay under `index_step_pages`; the last slice empties it whole
+  // (`mdb_drop`) instead of deleting its entries one by one. The big tree is rewritten in key order
+  // a slice at a time instead of a page per key per commit, and no transaction holds more than a
+  // bounded number of dirty pages (LMDB keeps them in anonymous memory until the commit) however
+  // large the ledger grows. Lookups read every level (an entry copied already is found alike in
+  // the level being swept and in the main one). Merges run inside the commit's write transaction,
+  // so the index is never seen half merged.
+  MDB_dbi keys_log = 0, keys_mid = 0, keys_mid_b = 0;
+  /// The middle level's roles as of the current write transaction (`index_scope` reads them): the
+  /// tree taking merges and the one being swept into the main level (0 when there is none: a
+  /// read-only open of a ledger written before the two took turns).
+  MDB_dbi mid_active = 0, mid_sweeping = 0;
+  /// The roles as `meta/index_mid_roles` has them in `t`.
+  std::pair<MDB_dbi, MDB_dbi> mid_roles(const lmdb::txn& t) const {
+    std::string_view r;
+    if (keys_mid_b == 0 || !lmdb::get(t, meta, "index_mid_roles", r)) return {keys_mid, 0};
+    if (r.size() != 1 || (r[0] != 0 && r[0] != 1))
+      throw lmdb::error("corrupt index_mid_roles", MDB_CORRUPTED);
+    return r[0] == 0 ? std::make_pair(keys_mid, keys_mid_b) : std::make_pair(keys_mid_b, keys_mid);
+  }
+  void read_mid_roles(const lmdb::txn& t) { std::tie(mid_active, mid_sweeping) = mid_roles(t); }
+  /// Where the sweep pass stands in `t` (0: no pass under way) and the entries it has left to copy.
+  uint64_t sweep_position(const lmdb::txn& t) const {
+    std::string_view at;
+    return lmdb::get(t, meta, "index_sweep", at) ? codec::reader::decode_u64be(at) : 0;
+  }
+  uint64_t sweep_left(const lmdb::txn& t) const {
+    std::string_view at;
+    return lmdb::get(t, meta, "index_sweep_left", at) ? codec::reader::decode_u64be(at) : 0;
+  }
   /// `keys_new`: the new level as `dspsync-ledger/1` kept it (a B-tree, prefix -> sequence). An
   /// open for writing moves it into the log; a read-only open reads it as it is. 0 when absent.
   MDB_dbi keys_new_v1 = 0;
@@ -233,7 +260,31 @@ struct ledger_store::impl {
     if (!levels_open) return;
     keys_log = open_optional(t, "keys_log", create);
     keys_new_v1 = open_optional(t, "keys_new", MDB_DUPSORT | MDB_DUPFIXED);
+    keys_mid_b = open_optional(t, "keys_mid_b", create | MDB_DUPSORT | MDB_DUPFIXED);
+    read_mid_roles(t);
     if (create == 0) return;
+    std::string_view roles;
+    if (!lmdb::get(t, meta, "index_mid_roles", roles)) {
+      // Written before the middle level's trees took turns: `keys_mid` was the only one, and a
+      // pass deleted what it moved. During such a pass, what `keys_mid` holds below the position
+      // was merged after the pass started and is not in the main level: it goes to the other tree,
+      // which takes the merges from now on, and the rest is swept as the pass goes on.
+      const uint64_t position = sweep_position(t);
+      char role = 0;
+      if (position != 0) {
+        lmdb::cursor c(t, keys_mid);
+        std::string_view k, v;
+        for (bool more = c.get(k, v, MDB_FIRST); more && codec::reader::decode_u64be(k) < position;
+             more = c.get(k, v, MDB_NEXT)) {
+          lmdb::put(t, keys_mid_b, k, v);
+          c.del();  // MDB_NEXT then returns the entry after it
+        }
+        role = 1;
+        lmdb::put(t, meta, "index_sweep_left", codec::u64_key(entries(t, keys_mid)));
+      }
+      lmdb::put(t, meta, "index_mid_roles", std::string(1, role));
+      read_mid_roles(t);
+    }
     if (keys_new_v1 != 0) {
       lmdb::cursor c(t, keys_new_v1);
       std::string_view k, v;
@@ -383,6 +434,7 @@ struct ledger_store::impl {
     index_scope(impl& s, const lmdb::txn& t) : s_(s), lock_(s.new_level_mutex) {
       s_.new_level_changes.clear();
       s_.log_pending.clear();
+      if (s_.levels_open) s_.read_mid_roles(t);      // a transaction that swapped them may have failed
       if (s_.new_level_stale) s_.load_new_level(t);  // `t` has written nothing: the log as committed
     }
     ~index_scope() {
@@ -428,19 +480,28 @@ struct ledger_store::impl {
         log_remove(t, seq, p);
         return;
       }
-      if (lmdb::del(t, keys_mid, prefix, &seq_key)) return;
+      if (lmdb::del(t, mid_active, prefix, &seq_key)) return;
+      if (mid_sweeping != 0 && lmdb::del(t, mid_sweeping, prefix, &seq_key)) {
+        // Copied to the main level already (behind the pass's position), or still to copy.
+        if (!lmdb::del(t, keys, prefix, &seq_key)) {
+          const uint64_t left = sweep_left(t);
+          if (left == 0) throw lmdb::error("the key index's sweep count is off", MDB_CORRUPTED);
+          lmdb::put(t, meta, "index_sweep_left", codec::u64_key(left - 1));
+        }
+        return;
+      }
     }
     lmdb::del(t, keys, prefix, &seq_key);
   }
-  /// Moves every entry of the new level into `keys_mid`, in key order, empties it (the table and
-  /// the log), and adds the moved prefixes to the older levels' filter.
+  /// Moves every entry of the new level into the active middle tree, in key order, empties it (the
+  /// table and the log), and adds the moved prefixes to the older levels' filter.
   void merge_new_level(const lmdb::txn& t) {
     new_level_require();
     if (log_entries(t) + log_pending.size() != new_level.size())
       throw lmdb::error("the key index's new level and its log disagree", MDB_CORRUPTED);
     const auto sorted = new_level.sorted();
     {
-      lmdb::cursor w(t, keys_mid);
+      lmdb::cursor w(t, mid_active);
       for (const auto& [prefix, seq] : sorted) {
         w.put(codec::u64_key(prefix), codec::u64_key(seq));
         if (older_filter) older_filter->add(prefix);
@@ -452,8 +513,9 @@ struct ledger_store::impl {
     new_level.clear();    // keeps its array for the next fill
     new_level_changes.push_back({new_level_change::clear, 0, 0});
   }
-  /// Moves the entries of `keys_mid` in the slice of the key space starting at `from` into
-  /// `keys`, and advances the sweep past it (back to the start after the last slice).
+  /// Copies the entries of the middle tree being swept in the slice of the key space starting at
+  /// `from` into `keys`, and advances the sweep past it; the last slice empties that tree and
+  /// puts the position back at the start.
   void sweep_slice(const lmdb::txn& t, uint64_t from) {
     MDB_stat st{};
     lmdb::check(mdb_stat(t.get(), keys, &st), "mdb_stat");
@@ -463,17 +525,22 @@ struct ledger_store::impl {
     const bool last = from > UINT64_MAX - width;
     const uint64_t to =
         last ? UINT64_MAX : from + width;  // the slice is [from, to), or [from, max] when last
+    uint64_t copied = 0;
     {
-      lmdb::cursor c(t, keys_mid);
+      lmdb::cursor c(t, mid_sweeping);
       lmdb::cursor w(t, keys);
       const std::string start = codec::u64_key(from);
       std::string_view k = start, v;
       for (bool more = c.seek(k, v, MDB_SET_RANGE); more; more = c.get(k, v, MDB_NEXT)) {
         if (!last && codec::reader::decode_u64be(k) >= to) break;
         w.put(k, v);
-        c.del();  // MDB_NEXT then returns the entry after it
+        ++copied;
       }
     }
+    if (last) lmdb::check(mdb_drop(t.get(), mid_sweeping, 0), "mdb_drop (index sweep)");
+    const uint64_t left = sweep_left(t);
+    if (left < copied) throw lmdb::error("the key index's sweep count is off", MDB_CORRUPTED);
+    lmdb::put(t, meta, "index_sweep_left", codec::u64_key(last ? 0 : left - copied));
     lmdb::put(t, meta, "index_sweep", codec::u64_key(last ? 0 : to));
   }
   /// Merges the levels that reached their limits; called before a write transaction commits.
@@ -484,9 +551,17 @@ struct ledger_store::impl {
     // A pass starts when the middle level is full and, once started, moves a slice per commit
     // until it has gone round the key space (the position is back at 0): the middle level then
     // empties as the whole-level merge did, at the same cost per key in the main level.
-    std::string_view at;
-    const uint64_t position = lmdb::get(t, meta, "index_sweep", at) ? codec::reader::decode_u64be(at) : 0;
-    if (position != 0 || entries(t, keys_mid) >= index_mid_limit) sweep_slice(t, position);
+    const uint64_t position = sweep_position(t);
+    if (position == 0) {
+      if (entries(t, mid_active) < index_mid_limit) return;
+      // The full tree is swept from now on; the other one, emptied by the last pass, takes merges.
+      if (mid_sweeping == 0 || entries(t, mid_sweeping) != 0)
+        throw lmdb::error("the key index's middle level has no empty tree to take merges", MDB_CORRUPTED);
+      std::swap(mid_active, mid_sweeping);
+      lmdb::put(t, meta, "index_mid_roles", std::string(1, mid_active == keys_mid ? 0 : 1));
+      lmdb::put(t, meta, "index_sweep_left", codec::u64_key(entries(t, mid_sweeping)));
+    }
+    sweep_slice(t, position);
   }
   int lock_fd = -1;
   // Next sequence numbers of what only the ledger actor writes; updated after a successful commit.
@@ -581,7 +656,7 @@ struct ledger_store::impl {
   }
 
   // --- the older levels' filter ---
-  // Every prefix in `keys_mid` or `keys` is in `older_filter` (it may hold more: prefixes since
+  // Every prefix in the middle trees or `keys` is in `older_filter` (it may hold more: prefixes since
   // moved, deleted, or added by a transaction that aborted), so a prefix it has not seen is in
   // neither level and the probe skips both B-trees. Entries reach those levels only through
   // `merge_new_level`, which adds them. The filter is built on a thread of its own, from a read
@@ -608,12 +683,17 @@ struct ledger_store::impl {
   };
   std::unique_ptr<filter_build> building;
 
-  /// A filter of the prefixes in `keys_mid` and `keys` as of `t`, or nothing if `stop` was raised.
+  /// Entries in the older levels as of `t` (those copied by a pass under way counted twice).
+  uint64_t older_entries(const lmdb::txn& t) const {
+    return entries(t, keys_mid) + (keys_mid_b != 0 ? entries(t, keys_mid_b) : 0) + entries(t, keys);
+  }
+  /// A filter of the prefixes in the middle trees and `keys` as of `t`, or nothing if `stop` was
+  /// raised.
   std::optional<prefix_filter> scan_older_levels(const lmdb::txn& t, const std::atomic<bool>* stop) const {
-    const uint64_t held = entries(t, keys_mid) + entries(t, keys);
-    prefix_filter f(std::max(filter_min_capacity, 2 * held));
+    prefix_filter f(std::max(filter_min_capacity, 2 * older_entries(t)));
     uint64_t seen = 0;
-    for (MDB_dbi level : {keys_mid, keys}) {
+    for (MDB_dbi level : {keys_mid, keys_mid_b, keys}) {
+      if (level == 0) continue;
       lmdb::cursor c(t, level);
       std::string_view k, v;
       for (bool more = c.get(k, v, MDB_FIRST); more; more = c.get(k, v, MDB_NEXT_NODUP)) {
@@ -688,7 +768,7 @@ struct ledger_store::impl {
     // a millisecond or two) are scanned here, in `t`: the filter is then there from the first
     // commit on, and whether a close saves one does not depend on a thread's timing (simulations
     // replay a seed commit for commit).
-    if (2 * (entries(t, keys_mid) + entries(t, keys)) <= filter_min_capacity) {
+    if (2 * older_entries(t) <= filter_min_capacity) {
       older_filter = scan_older_levels(t, nullptr);
       ++filter_builds;
       return;
@@ -697,7 +777,7 @@ struct ledger_store::impl {
   }
 
   /// Key prefixes (as big-endian numbers, sorted) that a commit probed in the older index levels
-  /// (`keys_mid`, `keys`) before storing anything, and found in neither. Within that write
+  /// (the middle trees, `keys`) before storing anything, and found in neither. Within that write
   /// transaction those levels only lose entries until `settle_levels` (new entries go to the new
   /// level), so a prefix absent at the start stays absent: `find_latest` skips the two
   /// lookups that miss the cache most, for the usual case of a key never seen before.
@@ -717,7 +797,9 @@ struct ledger_store::impl {
     refresh_older_filter(t);
     std::sort(prefixes.begin(), prefixes.end());
     prefixes.erase(std::unique(prefixes.begin(), prefixes.end()), prefixes.end());
-    lmdb::cursor mid(t, keys_mid);
+    lmdb::cursor mid(t, mid_active);
+    std::optional<lmdb::cursor> swept;
+    if (mid_sweeping != 0) swept.emplace(t, mid_sweeping);
     lmdb::cursor main(t, keys);
     out.absent.reserve(prefixes.size());
     for (uint64_t p : prefixes) {
@@ -728,6 +810,8 @@ struct ledger_store::impl {
       const std::string bytes = codec::u64_key(p);
       std::string_view k = bytes, v;
       if (mid.seek(k, v, MDB_SET_KEY)) continue;
+      k = bytes;
+      if (swept && swept->seek(k, v, MDB_SET_KEY)) continue;
       k = bytes;
       if (!main.seek(k, v, MDB_SET_KEY)) out.absent.push_back(p);
     }
@@ -767,7 +851,9 @@ struct ledger_store::impl {
                             [&](uint64_t seq) { return (found = record_if_key(t, seq, key)).has_value(); }))
         return found;
       if (probe != nullptr && probe->skips(prefix)) return std::nullopt;
-      if (auto found = find_in_level(t, keys_mid, key)) return found;
+      if (auto found = find_in_level(t, mid_active, key)) return found;
+      if (mid_sweeping != 0)
+        if (auto found = find_in_level(t, mid_sweeping, key)) return found;
     }
     return find_in_level(t, keys, key);
   }
@@ -793,7 +879,10 @@ struct ledger_store::impl {
       }
       if (keys_new_v1 != 0)
         if (auto found = find_in_level(t, keys_new_v1, key)) return found;
-      if (auto found = find_in_level(t, keys_mid, key)) return found;
+      const auto [active, sweeping] = mid_roles(t);
+      if (auto found = find_in_level(t, active, key)) return found;
+      if (sweeping != 0)
+        if (auto found = find_in_level(t, sweeping, key)) return found;
     }
     return find_in_level(t, keys, key);
   }

@@ -568,7 +568,8 @@ expected<ledger_stats> ledger_store::stats() const {
     if (impl_->levels_open) {
       out.index_new = (impl_->keys_log != 0 ? impl_->log_entries(t) : 0) +
                       (impl_->keys_new_v1 != 0 ? entries(impl_->keys_new_v1) : 0);
-      out.index_mid = entries(impl_->keys_mid);
+      // The tree being swept counts for the entries it has not copied to the main level yet.
+      out.index_mid = entries(impl_->mid_roles(t).first) + impl_->sweep_left(t);
     }
   } catch (const lmdb::error& e) {
     return failure{ec::storage_failure, std::string("reading stats: ") + e.what()};
