@@ -52,11 +52,12 @@ failure fail(ec code, std::string_view field, std::string_view what, std::string
 
 /// Upper-cases `raw` and drops every character in `separators`.
 std::string compact(std::string_view raw, std::string_view separators) {
-  std::string out;
-  out.reserve(raw.size());
+  std::string out(raw.size(), '\0');
+  std::size_t n = 0;
   for (char c : raw) {
-    if (separators.find(c) == std::string_view::npos) out += to_upper(c);
+    if (separators.find(c) == std::string_view::npos) out[n++] = to_upper(c);
   }
+  out.resize(n);
   return out;
 }
 

@@ -38,10 +38,14 @@ std::optional<field> field_from_name(std::string_view name) {
 }
 
 void validate(const raw_fields& in, const validation_context& ctx, validation_result& out) {
+  validate(in, ctx, out, out.record);
+}
+
+void validate(const raw_fields& in, const validation_context& ctx, validation_result& out,
+              royalty_record& rec) {
   out.outcome = verdict::valid;
   out.faults.clear();
   out.warnings.clear();
-  auto& rec = out.record;
   rec.dsp.assign(ctx.dsp.data(), ctx.dsp.size());
   auto corrupt = [&](failure f) {
     out.outcome = verdict::corrupt;

@@ -85,4 +85,9 @@ struct validation_context {
 /// assigned unless the outcome is `corrupt`, so a caller may move the record out between calls.
 void validate(const raw_fields& in, const validation_context& ctx, validation_result& out);
 
+/// The same with the record written to `rec` (every field of it, unless the outcome is `corrupt`)
+/// instead of `out.record`: a caller building a batch validates straight into its place there.
+void validate(const raw_fields& in, const validation_context& ctx, validation_result& out,
+              royalty_record& rec);
+
 }  // namespace dspsync

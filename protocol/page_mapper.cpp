@@ -133,8 +133,14 @@ void page_mapper::map_records(ingest_batch& batch, const json::array& arr, const
         }
       }
     }
-    if (shape_faults.empty()) validate(raw_, ctx_, result_);
-    if (!shape_faults.empty() || result_.outcome == verdict::corrupt) {
+    // Validated straight into its place in the batch (taken back when the record is corrupt).
+    bool corrupt = !shape_faults.empty();
+    if (!corrupt) {
+      validate(raw_, ctx_, result_, batch.records.emplace_back().record);
+      corrupt = result_.outcome == verdict::corrupt;
+      if (corrupt) batch.records.pop_back();
+    }
+    if (corrupt) {
       quarantined_item q;
       q.position = index;
       q.raw = raw_of(index);
@@ -143,11 +149,9 @@ void page_mapper::map_records(ingest_batch& batch, const json::array& arr, const
       batch.quarantined.push_back(std::move(q));
       continue;
     }
-    // Built in place and moved out of the reused result: `validate` assigns every field again.
-    keyed_record& kr = batch.records.emplace_back();
+    keyed_record& kr = batch.records.back();
     kr.position = index;
-    kr.key = keys_.key(result_.record);
-    kr.record = std::move(result_.record);
+    kr.key = keys_.key(kr.record);
     if (result_.outcome == verdict::pending) {
       kr.state = record_state::pending_reconciliation;
       for (const auto& f : result_.faults) {

@@ -289,19 +289,18 @@ void row_mapper::map_csv_row(const csv_record& row, std::string_view quarantine_
 
 void row_mapper::map_fields(const raw_fields& fields, uint64_t position, std::string_view raw,
                             std::string_view quarantine_scope, const std::string& note, ingest_batch& batch) {
-  validate(fields, ctx_, result_);
+  // Validated straight into its place in the batch (taken back when the row is corrupt).
+  keyed_record& kr = batch.records.emplace_back();
+  validate(fields, ctx_, result_, kr.record);
   if (result_.outcome == verdict::corrupt) {
+    batch.records.pop_back();
     auto errors = result_.faults;
     if (!note.empty() && !errors.empty()) errors.front().message += " (" + note + ")";
     quarantine(position, raw, std::move(errors), quarantine_scope, batch);
     return;
   }
-  // Built in place and moved out of the reused result (its strings are short: no copy, no
-  // allocation); `validate` assigns every field again for the next row.
-  keyed_record& kr = batch.records.emplace_back();
   kr.position = position;
-  kr.key = keys_.key(result_.record);
-  kr.record = std::move(result_.record);
+  kr.key = keys_.key(kr.record);
   if (result_.outcome == verdict::pending) {
     kr.state = record_state::pending_reconciliation;
     for (const auto& f : result_.faults) {

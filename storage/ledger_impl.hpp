@@ -501,9 +501,17 @@ struct ledger_store::impl {
       throw lmdb::error("the key index's new level and its log disagree", MDB_CORRUPTED);
     const auto sorted = new_level.sorted();
     {
+      // Into an empty tree (the first merge after a pass swapped the trees) the sorted entries
+      // are appended: no search from the root per entry.
+      const bool append = entries(t, mid_active) == 0;
       lmdb::cursor w(t, mid_active);
+      uint64_t last = 0;
+      bool first = true;
       for (const auto& [prefix, seq] : sorted) {
-        w.put(codec::u64_key(prefix), codec::u64_key(seq));
+        const unsigned flags = !append ? 0u : !first && prefix == last ? MDB_APPENDDUP : MDB_APPEND;
+        w.put(codec::u64_key(prefix), codec::u64_key(seq), flags);
+        last = prefix;
+        first = false;
         if (older_filter) older_filter->add(prefix);
         if (building) building->merged_since.push_back(prefix);
       }

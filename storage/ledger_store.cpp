@@ -297,6 +297,7 @@ void ledger_store::prepare(ingest_batch& b) {
   b.contents.clear();
   b.content_ends.clear();
   b.content_ends.reserve(b.records.size());
+  b.contents.reserve(b.records.size() * 128);  // a usual record's content is about 100 bytes
   for (const auto& kr : b.records) {
     record_codec::encode_content(kr.record, b.contents);
     if (b.contents.size() > UINT32_MAX) {  // beyond what the ends can say: the commit encodes

@@ -961,6 +961,34 @@ TEST(ledger_store, restating_keys_of_the_middle_level_being_swept_leaves_one_ent
   expect_latest(*store, all);
 }
 
+TEST(ledger_store, a_merge_into_an_empty_middle_tree_appends_keys_that_share_a_prefix) {
+  // The first merge into an empty middle tree appends its sorted entries; keys whose 8-byte
+  // prefixes are equal are appended as duplicates of one key, in sequence order.
+  scratch_dir dir;
+  auto store = open_store(dir.path());
+  ASSERT_TRUE(store);
+  store->set_index_limits(20, 1000);
+  std::vector<keyed_record> all;
+  for (int i = 0; i < 40; ++i) {
+    auto r = make_record("USRC1796" + std::to_string(1000 + i), "a" + std::to_string(i), 3 + i);
+    if (i % 4 == 0) {
+      record_key k{};
+      k.fill(0x33);
+      k[31] = static_cast<uint8_t>(i);
+      all.push_back(keyed_with(k, r));
+    } else {
+      all.push_back(keyed(r));
+    }
+  }
+  page_chain pages("a");
+  ASSERT_EQ(pages.commit(*store, slice(all, 0, 20)).inserted, 20u);  // merged: appended
+  ASSERT_EQ(stats_of(*store).index_mid, 20u);
+  ASSERT_EQ(pages.commit(*store, slice(all, 20, 20)).inserted, 20u);  // merged among them
+  EXPECT_EQ(stats_of(*store).index_mid, 40u);
+  expect_latest(*store, all);
+  EXPECT_EQ(pages.commit(*store, all).duplicates, all.size());
+}
+
 TEST(ledger_store, a_failed_commit_that_starts_a_sweep_pass_leaves_the_middle_level_as_it_was) {
   scratch_dir dir;
   auto store = open_store(dir.path());
