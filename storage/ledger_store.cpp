@@ -130,9 +130,14 @@ expected<std::vector<batch_outcome>> ledger_store::commit(const std::vector<cons
     // Held updates wait for a base record; while none are held, no batch looks for them.
     bool holding = s.webhooks_open && s.held_count(t) > 0;
     std::vector<uint64_t> prefixes;
-    for (const auto* b : batches)
-      for (const auto& kr : b->records)
-        prefixes.push_back(codec::reader::decode_u64be(key_bytes(kr.key).substr(0, 8)));
+    for (const auto* b : batches) {
+      const auto& records = b->records;
+      for (std::size_t i = 0; i < records.size(); ++i) {
+        // Records come from another thread's cache (or from none): fetch their keys ahead.
+        if (i + 16 < records.size()) __builtin_prefetch(&records[i + 16].key);
+        prefixes.push_back(codec::reader::decode_u64be(key_bytes(records[i].key).substr(0, 8)));
+      }
+    }
     const auto probe = s.probe_older_levels(t, std::move(prefixes));
     for (const auto* b : batches) {
       batch_outcome out;
@@ -197,7 +202,13 @@ expected<std::vector<batch_outcome>> ledger_store::commit(const std::vector<cons
       const bool prepared = b->content_ends.size() == records.size() &&
                             (records.empty() || b->content_ends.back() == b->contents.size());
       for (std::size_t i = 0; i < records.size(); ++i) {
-        // The new level's table misses the cache once per key: start the miss a few records ahead.
+        // The records and the new level's table slots of their keys miss the cache: start the
+        // misses ahead, the record's own lines first (its key, and its faults and flags at its end)
+        // and its table slot once its key is in.
+        if (i + 16 < records.size()) {
+          __builtin_prefetch(&records[i + 16].key);
+          __builtin_prefetch(&records[i + 16].faults);
+        }
         if (i + 8 < records.size())
           s.new_level.prefetch(codec::reader::decode_u64be(key_bytes(records[i + 8].key).substr(0, 8)));
         const auto& kr = records[i];
