@@ -1,5 +1,7 @@
 #include "actors/validator.hpp"
 
+#include "storage/ledger_store.hpp"
+
 namespace dspsync {
 
 mapper_cache::mapper_cache(std::shared_ptr<const engine_config> cfg, std::size_t capacity)
@@ -37,10 +39,14 @@ validator_actor::behavior_type validator(validator_actor::stateful_pointer<valid
           return caf::make_error(caf::sec::invalid_argument, "no endpoint named " + batch->source);
         try {
           mapper->map(*batch);
+          // Encoded here, on a worker, rather than by the ledger's single writer.
+          ledger_store::prepare(*batch);
         } catch (const std::exception& e) {
           // A poisonous page must not take the validator down with it: the page is kept in
           // quarantine with the reason, and the endpoint retries or parks.
           batch->records.clear();
+          batch->contents.clear();
+          batch->content_ends.clear();
           batch->quarantined.clear();
           batch->page_errors.push_back(failure{ec::bad_value, batch->source + " " + batch->request +
                                                                   ": page could not be mapped: " + e.what()});

@@ -1101,6 +1101,48 @@ TEST(ledger_store, a_pass_under_way_in_the_earlier_middle_level_goes_on_in_the_t
   expect_latest(*store, more);
 }
 
+TEST(ledger_store, a_prepared_batch_is_stored_as_the_same_batch_unprepared) {
+  // `prepare` encodes the records' contents on the producer's thread; the commit must store the
+  // same bytes as when it encodes them itself, so each ledger takes the other's page as duplicates.
+  // Contents that no longer match the records (one removed after preparing) are not used.
+  scratch_dir dir_a, dir_b;
+  auto a = open_store(dir_a.path());
+  auto b = open_store(dir_b.path());
+  ASSERT_TRUE(a && b);
+  auto all = numbered_records("USRC1797", 1000, 50, "p", 9);
+  all[7].state = record_state::pending_reconciliation;
+  all[7].faults = "upc: check digit";
+  const auto plain = make_batch("s", "", "p1", all);
+  auto prepared = plain;
+  ledger_store::prepare(prepared);
+  ASSERT_EQ(prepared.content_ends.size(), all.size());
+  ASSERT_EQ(commit_one(*a, plain).inserted, all.size());
+  ASSERT_EQ(commit_one(*b, prepared).inserted, all.size());
+  const auto ra = all_records(*a), rb = all_records(*b);
+  ASSERT_EQ(ra.size(), rb.size());
+  for (std::size_t i = 0; i < ra.size(); ++i) {
+    EXPECT_EQ(ra[i].record, rb[i].record);
+    EXPECT_EQ(ra[i].key, rb[i].key);
+    EXPECT_EQ(ra[i].state, rb[i].state);
+    EXPECT_EQ(ra[i].faults, rb[i].faults);
+  }
+  auto again_plain = make_batch("s", "p1", "p2", all);
+  auto again_prepared = again_plain;
+  ledger_store::prepare(again_prepared);
+  EXPECT_EQ(commit_one(*a, again_prepared).duplicates, all.size());
+  EXPECT_EQ(commit_one(*b, again_plain).duplicates, all.size());
+  // Prepared, then changed: the commit encodes the records itself.
+  auto changed = make_batch("s", "p2", "p3", all);
+  ledger_store::prepare(changed);
+  changed.records.erase(changed.records.begin());
+  changed.records.front().record.units += 1;  // all[1], restated
+  changed.records_in = changed.records.size();
+  const auto o = commit_one(*a, changed);
+  EXPECT_EQ(o.restatements, 1u);
+  EXPECT_EQ(o.duplicates, all.size() - 2);
+  EXPECT_EQ(versions_of(*a, all[1].key).back().record.units, all[1].record.units + 1);
+}
+
 TEST(ledger_store, a_failed_commit_leaves_the_new_level_as_its_log_has_it) {
   // The key index's new level is a table in memory beside its log on disk. A commit that fails
   // after restating a key of the new level, adding keys and merging the level into the middle one
