@@ -315,8 +315,8 @@ struct ledger_store::impl {
       n += v.size() == 8 ? 1 : v.size() / 16;
     return n;
   }
-  /// The current write transaction's new-level entries (sequence, prefix) not in the log yet:
-  /// `flush_log` appends them before the transaction commits.
+  /// The current write transaction's new-level entries (sequence, prefix) not in the log yet, in
+  /// sequence order: `flush_log` appends them before the transaction commits.
   std::vector<std::pair<uint64_t, uint64_t>> log_pending;
   /// Appends the pending entries to the log in chunks (sequences only grow, so each chunk's key
   /// is the log's last: MDB_APPEND).
@@ -336,11 +336,13 @@ struct ledger_store::impl {
   /// Removes the entry (seq, prefix) from the log: from the pending entries, or from the log
   /// value holding it (rewritten without it, or deleted when it was the last).
   void log_remove(const lmdb::txn& t, uint64_t seq, uint64_t prefix) {
-    for (auto it = log_pending.rbegin(); it != log_pending.rend(); ++it) {
-      if (it->first == seq && it->second == prefix) {
-        log_pending.erase(std::next(it).base());
-        return;
-      }
+    // Pending entries are in sequence order (appended as sequences grow): a restatement of a key
+    // stored by an earlier transaction, the usual case, does not scan them.
+    const auto pending =
+        std::lower_bound(log_pending.begin(), log_pending.end(), std::make_pair(seq, prefix));
+    if (pending != log_pending.end() && *pending == std::make_pair(seq, prefix)) {
+      log_pending.erase(pending);
+      return;
     }
     const auto missing = [] {
       return lmdb::error("the key index's log lacks an entry of its new level", MDB_CORRUPTED);
