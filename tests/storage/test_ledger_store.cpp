@@ -186,6 +186,18 @@ std::vector<stored_record> versions_of(const ledger_store& store, const record_k
   return v ? *v : std::vector<stored_record>{};
 }
 
+/// The key index log's entries in `t` as the writer lays them out (values of 16-byte pairs): each
+/// as (8-byte big-endian sequence, 8-byte key prefix), oldest first.
+std::vector<std::pair<std::string, std::string>> log_entries_in(const lmdb::txn& t) {
+  std::vector<std::pair<std::string, std::string>> out;
+  lmdb::cursor c(t, lmdb::open_db(t, "keys_log", 0));
+  std::string_view k, v;
+  for (bool more = c.get(k, v, MDB_FIRST); more; more = c.get(k, v, MDB_NEXT))
+    for (std::size_t at = 0; at < v.size(); at += 16)
+      out.emplace_back(std::string(v.substr(at, 8)), std::string(v.substr(at + 8, 8)));
+  return out;
+}
+
 std::vector<stored_record> all_records(const ledger_store& store) {
   std::vector<stored_record> out;
   auto st = store.for_each_record([&](const stored_record& r) { out.push_back(r); });
@@ -1039,18 +1051,12 @@ TEST(ledger_store, a_pass_under_way_in_the_earlier_middle_level_goes_on_in_the_t
   // Rewritten as the earlier layout had it mid-pass: the new level empty, the keys above the
   // position in `keys_mid` (not swept yet), a third below it (merged after the pass started), the
   // rest below it in `keys` (swept).
-  std::vector<std::pair<std::string, std::string>> entries;
+  std::vector<std::pair<std::string, std::string>> entries;  // (prefix, sequence)
   {
     auto env = lmdb::env::open(dir.path(), 64u << 20, 32, 0);
     auto t = lmdb::txn::begin(env, false);
     const MDB_dbi log = lmdb::open_db(t, "keys_log", 0);
-    {
-      lmdb::cursor c(t, log);
-      std::string_view k, v;
-      for (bool more = c.get(k, v, MDB_FIRST); more; more = c.get(k, v, MDB_NEXT))
-        for (std::size_t at = 0; at < v.size(); at += 16)
-          entries.emplace_back(std::string(v.substr(at + 8, 8)), std::string(v.substr(at, 8)));
-    }
+    for (const auto& [seq, prefix] : log_entries_in(t)) entries.emplace_back(prefix, seq);
     ASSERT_EQ(entries.size(), all.size());
     std::sort(entries.begin(), entries.end());
     ASSERT_EQ(mdb_drop(t.get(), log, 0), MDB_SUCCESS);
@@ -1286,14 +1292,7 @@ TEST(ledger_store, a_ledger_of_the_second_format_is_read_as_it_is_and_restated_i
     auto env = lmdb::env::open(dir.path(), 64u << 20, 32, 0);
     auto t = lmdb::txn::begin(env, false);
     const MDB_dbi log = lmdb::open_db(t, "keys_log", 0);
-    std::vector<std::pair<std::string, std::string>> entries;
-    {
-      lmdb::cursor c(t, log);
-      std::string_view k, v;
-      for (bool more = c.get(k, v, MDB_FIRST); more; more = c.get(k, v, MDB_NEXT))
-        for (std::size_t at = 0; at < v.size(); at += 16)
-          entries.emplace_back(std::string(v.substr(at, 8)), std::string(v.substr(at + 8, 8)));
-    }
+    const auto entries = log_entries_in(t);
     ASSERT_EQ(entries.size(), 150u);
     ASSERT_EQ(mdb_drop(t.get(), log, 0), MDB_SUCCESS);
     for (const auto& [seq, prefix] : entries) lmdb::put(t, log, seq, prefix, MDB_APPEND);
@@ -1353,13 +1352,7 @@ TEST(ledger_store, a_ledger_of_the_first_format_is_read_as_it_is_and_moved_on_wh
     auto t = lmdb::txn::begin(env, false);
     const MDB_dbi log = lmdb::open_db(t, "keys_log", 0);
     const MDB_dbi v1 = lmdb::open_db(t, "keys_new", MDB_CREATE | MDB_DUPSORT | MDB_DUPFIXED);
-    {
-      lmdb::cursor c(t, log);
-      std::string_view k, v;
-      for (bool more = c.get(k, v, MDB_FIRST); more; more = c.get(k, v, MDB_NEXT))
-        for (std::size_t at = 0; at < v.size(); at += 16)
-          lmdb::put(t, v1, v.substr(at + 8, 8), v.substr(at, 8));
-    }
+    for (const auto& [seq, prefix] : log_entries_in(t)) lmdb::put(t, v1, prefix, seq);
     ASSERT_EQ(mdb_drop(t.get(), log, 1), MDB_SUCCESS);
     lmdb::put(t, lmdb::open_db(t, "meta", 0), "format", "dspsync-ledger/1");
     t.commit();
