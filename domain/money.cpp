@@ -75,12 +75,12 @@ expected<money> money::parse(std::string_view text, std::string_view field) {
       ++zeros_pending;
       return;
     }
-    // Flush the zeros between the previous non-zero digit and this one, then add it.
     if (significant > 19) {
       lost = true;
       zeros_pending = 0;  // the zeros before it are not trailing
       return;
     }
+    // Flush the zeros between the previous non-zero digit and this one, then add it.
     for (; zeros_pending > 0; --zeros_pending) value *= 10;
     value = value * 10 + static_cast<uint64_t>(c - '0');
   };

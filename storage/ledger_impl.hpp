@@ -559,8 +559,8 @@ struct ledger_store::impl {
     new_level_require();
     if (new_level.size() >= index_new_limit) merge_new_level(t);
     // A pass starts when the middle level is full and, once started, moves a slice per commit
-    // until it has gone round the key space (the position is back at 0): the middle level then
-    // empties as the whole-level merge did, at the same cost per key in the main level.
+    // until it has gone round the key space (the position is back at 0): the swept tree is then
+    // dropped whole, at the same cost per key in the main level as the whole-level merge.
     const uint64_t position = sweep_position(t);
     if (position == 0) {
       if (entries(t, mid_active) < index_mid_limit) return;
