@@ -14,9 +14,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cinttypes>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -37,15 +40,50 @@ namespace {
 
 using namespace dspsync;
 
-struct child_result {
+// Writes and reads whole buffers over a pipe; false when the other side is gone.
+bool write_all(int fd, const void* data, std::size_t size) {
+  const char* p = static_cast<const char*>(data);
+  while (size > 0) {
+    const ssize_t n = ::write(fd, p, size);
+    if (n <= 0) return false;
+    p += n;
+    size -= static_cast<std::size_t>(n);
+  }
+  return true;
+}
+bool read_all(int fd, void* data, std::size_t size) {
+  char* p = static_cast<char*>(data);
+  while (size > 0) {
+    const ssize_t n = ::read(fd, p, size);
+    if (n <= 0) return false;
+    p += n;
+    size -= static_cast<std::size_t>(n);
+  }
+  return true;
+}
+bool write_string(int fd, const std::string& s) {
+  const uint32_t n = static_cast<uint32_t>(s.size());
+  return write_all(fd, &n, sizeof n) && write_all(fd, s.data(), s.size());
+}
+bool read_string(int fd, std::string& s) {
+  uint32_t n = 0;
+  if (!read_all(fd, &n, sizeof n)) return false;
+  s.resize(n);
+  return read_all(fd, s.data(), n);
+}
+
+/// What the spawner sends back for one child (plain data: it crosses a pipe as bytes).
+struct child_measure {
   int status = -1;
-  double wall_s = 0;
-  double cpu_s = 0;
-  double peak_rss_mib = 0;
+  double wall_s = 0, cpu_s = 0, peak_rss_mib = 0, peak_anon_mib = 0;
+};
+
+struct child_result : child_measure {
   std::string output;
 };
 
-child_result run_child(const std::vector<std::string>& args, const std::string& out_file) {
+/// Runs `args` with stdout and stderr to `out_file`; waits for it and measures it.
+child_measure spawn_and_wait(const std::vector<std::string>& args, const std::string& out_file) {
   std::vector<char*> argv;
   for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
@@ -53,20 +91,110 @@ child_result run_child(const std::vector<std::string>& args, const std::string& 
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
   posix_spawn_file_actions_adddup2(&fa, STDOUT_FILENO, STDERR_FILENO);
-  child_result r;
+  child_measure m;
   auto start = std::chrono::steady_clock::now();
   pid_t pid = 0;
-  if (posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ) != 0) {
-    std::perror(argv[0]);
-    return r;
-  }
+  const int rc = posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&fa);
+  if (rc != 0) {
+    std::fprintf(stderr, "%s: %s\n", argv[0], std::strerror(rc));
+    return m;
+  }
+  // The peak anonymous RSS (heap, stacks: not the ledger's file pages, which the kernel can drop)
+  // is sampled from /proc every 10 ms while the child runs; the kernel keeps no high-water mark
+  // of it.
   rusage ru{};
-  wait4(pid, &r.status, 0, &ru);
-  r.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  r.cpu_s = static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+  uint64_t anon_kib = 0;
+  const std::string status_file = "/proc/" + std::to_string(pid) + "/status";
+  while (wait4(pid, &m.status, WNOHANG, &ru) == 0) {
+    if (std::FILE* f = std::fopen(status_file.c_str(), "r")) {
+      char line[256];
+      uint64_t kib = 0;
+      while (std::fgets(line, sizeof line, f) != nullptr)
+        if (std::sscanf(line, "RssAnon: %" SCNu64, &kib) == 1) break;
+      std::fclose(f);
+      anon_kib = std::max(anon_kib, kib);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  m.peak_anon_mib = static_cast<double>(anon_kib) / 1024.0;
+  m.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  m.cpu_s = static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
             static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-  r.peak_rss_mib = static_cast<double>(ru.ru_maxrss) / 1024.0;
+  m.peak_rss_mib = static_cast<double>(ru.ru_maxrss) / 1024.0;
+  return m;
+}
+
+/// Starts the measured children from a small process forked before the benchmark generates its
+/// recording. A child's peak RSS (`ru_maxrss`) is at least the RSS of the process it was
+/// exec'd from (Linux keeps the replaced image's high-water mark), so children spawned by this
+/// process, which holds the recording and the replay server (~680 MiB for 1M records), would all
+/// report this process's size instead of their own.
+class spawner {
+ public:
+  /// Forks the spawner; call before the process grows (and before it starts threads).
+  spawner() {
+    int to[2], from[2];
+    if (::pipe(to) != 0 || ::pipe(from) != 0) {
+      std::perror("pipe");
+      std::exit(1);
+    }
+    pid_ = ::fork();
+    if (pid_ < 0) {
+      std::perror("fork");
+      std::exit(1);
+    }
+    if (pid_ == 0) {
+      ::close(to[1]);
+      ::close(from[0]);
+      serve(to[0], from[1]);
+      ::_exit(0);
+    }
+    ::close(to[0]);
+    ::close(from[1]);
+    to_ = to[1];
+    from_ = from[0];
+  }
+  ~spawner() {
+    ::close(to_);  // the spawner reads end of file and exits
+    ::close(from_);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+  }
+  spawner(const spawner&) = delete;
+  spawner& operator=(const spawner&) = delete;
+
+  child_measure run(const std::vector<std::string>& args, const std::string& out_file) {
+    child_measure m;
+    const uint32_t n = static_cast<uint32_t>(args.size());
+    bool ok = write_all(to_, &n, sizeof n);
+    for (const auto& a : args) ok = ok && write_string(to_, a);
+    ok = ok && write_string(to_, out_file) && read_all(from_, &m, sizeof m);
+    if (!ok) std::fprintf(stderr, "bench_e2e: the spawner process is gone\n");
+    return m;
+  }
+
+ private:
+  static void serve(int in, int out) {
+    for (;;) {
+      uint32_t n = 0;
+      if (!read_all(in, &n, sizeof n)) return;
+      std::vector<std::string> args(n);
+      std::string out_file;
+      for (auto& a : args)
+        if (!read_string(in, a)) return;
+      if (!read_string(in, out_file)) return;
+      const child_measure m = spawn_and_wait(args, out_file);
+      if (!write_all(out, &m, sizeof m)) return;
+    }
+  }
+  pid_t pid_ = -1;
+  int to_ = -1, from_ = -1;
+};
+
+child_result run_child(spawner& s, const std::vector<std::string>& args, const std::string& out_file) {
+  child_result r;
+  static_cast<child_measure&>(r) = s.run(args, out_file);
   std::ifstream in(out_file);
   std::stringstream ss;
   ss << in.rdbuf();
@@ -94,9 +222,10 @@ uint64_t records_in(const std::string& data_dir, const std::string& source) {
 }
 
 void print_row(const char* who, uint64_t records, const child_result& r) {
-  std::printf("%-16s %10llu records %8.2f s %10.0f records/s %8.2f CPU-s per 1M %8.0f MiB peak RSS\n", who,
-              static_cast<unsigned long long>(records), r.wall_s, static_cast<double>(records) / r.wall_s,
-              r.cpu_s / (static_cast<double>(records) / 1e6), r.peak_rss_mib);
+  std::printf(
+      "%-16s %10llu records %8.2f s %10.0f records/s %8.2f CPU-s per 1M %6.0f MiB peak RSS (%.0f MiB anon)\n",
+      who, static_cast<unsigned long long>(records), r.wall_s, static_cast<double>(records) / r.wall_s,
+      r.cpu_s / (static_cast<double>(records) / 1e6), r.peak_rss_mib, r.peak_anon_mib);
 }
 
 }  // namespace
@@ -113,6 +242,7 @@ int main(int argc, char** argv) {
       .flag("--no-python", python, false)
       .add("--keep", keep);
   if (!opts.parse(argc, argv)) return 2;
+  spawner children;  // before the recording and the replay server make this process large
   char tmpl[] = "/tmp/dspsync-bench-XXXXXX";
   std::string dir = keep.empty() ? ::mkdtemp(tmpl) : keep;
   std::filesystem::create_directories(dir);
@@ -158,13 +288,15 @@ int main(int argc, char** argv) {
 
   if (pre) {
     std::ofstream(dir + "/prefill.json") << config_json(pre->endpoint, origin, data_dir);
-    auto r = run_child({DSPSYNC_BINARY, "run", "--config", dir + "/prefill.json", "--once", "--log-file",
+    auto r = run_child(children,
+                       {DSPSYNC_BINARY, "run", "--config", dir + "/prefill.json", "--once", "--log-file",
                         dir + "/prefill.log"},
                        dir + "/prefill.out");
     print_row("prefill", records_in(data_dir, "prefill"), r);
   }
   std::ofstream(dir + "/bench.json") << config_json(rec.endpoint, origin, data_dir);
   auto ours = run_child(
+      children,
       {DSPSYNC_BINARY, "run", "--config", dir + "/bench.json", "--once", "--log-file", dir + "/bench.log"},
       dir + "/bench.out");
   auto ours_records = records_in(data_dir, "bench");
@@ -177,7 +309,8 @@ int main(int argc, char** argv) {
   print_row("dspsync", ours_records, ours);
   if (python) {
     std::string recipe = std::string(DSPSYNC_SOURCE_DIR) + "/../shared/peers/python_recipe.py";
-    auto theirs = run_child({"/usr/bin/python3", recipe, "--url", origin + rec.endpoint.path, "--db",
+    auto theirs = run_child(children,
+                            {"/usr/bin/python3", recipe, "--url", origin + rec.endpoint.path, "--db",
                              dir + "/peer.db", "--limit", std::to_string(page_size)},
                             dir + "/peer.out");
     if (!WIFEXITED(theirs.status) || WEXITSTATUS(theirs.status) != 0) {
