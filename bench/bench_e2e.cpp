@@ -16,7 +16,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cinttypes>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -104,17 +103,10 @@ child_measure spawn_and_wait(const std::vector<std::string>& args, const std::st
   // is sampled from /proc every 10 ms while the child runs; the kernel keeps no high-water mark
   // of it.
   rusage ru{};
-  uint64_t anon_kib = 0;
+  long anon_kib = 0;
   const std::string status_file = "/proc/" + std::to_string(pid) + "/status";
   while (wait4(pid, &m.status, WNOHANG, &ru) == 0) {
-    if (std::FILE* f = std::fopen(status_file.c_str(), "r")) {
-      char line[256];
-      uint64_t kib = 0;
-      while (std::fgets(line, sizeof line, f) != nullptr)
-        if (std::sscanf(line, "RssAnon: %" SCNu64, &kib) == 1) break;
-      std::fclose(f);
-      anon_kib = std::max(anon_kib, kib);
-    }
+    anon_kib = std::max(anon_kib, bench::status_kib(status_file, "RssAnon"));
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   m.peak_anon_mib = static_cast<double>(anon_kib) / 1024.0;

@@ -51,21 +51,14 @@ double seconds_since(steady::time_point t0) {
   return std::chrono::duration<double>(steady::now() - t0).count();
 }
 
-/// A field of /proc/self/status in KiB: VmRSS (resident), RssAnon (heap, stacks: what the process
-/// owns) or RssFile (file pages mapped and touched: here LMDB's map, which the kernel can drop).
-long status_kib(const char* field) {
-  std::ifstream in("/proc/self/status");
-  std::string line;
-  const std::string key = std::string(field) + ":";
-  while (std::getline(in, line))
-    if (line.rfind(key, 0) == 0) return std::stol(line.substr(key.size()));
-  return -1;
-}
-
 struct rss {
   long total, anon, file;
 };
-rss rss_now() { return {status_kib("VmRSS"), status_kib("RssAnon"), status_kib("RssFile")}; }
+rss rss_now() {
+  const std::string self = "/proc/self/status";
+  return {bench::status_kib(self, "VmRSS"), bench::status_kib(self, "RssAnon"),
+          bench::status_kib(self, "RssFile")};
+}
 
 /// Bytes the allocator has handed out and not had back, over all its arenas (mallinfo2): what the
 /// objects themselves take, without the allocator's free space and the pages it keeps.

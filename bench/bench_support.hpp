@@ -5,6 +5,7 @@
 // into ledger batches outside the timing.
 
 #include <cstdio>
+#include <fstream>
 #include <functional>
 #include <iostream>
 #include <map>
@@ -20,6 +21,18 @@
 #include "protocol/replay_server.hpp"
 
 namespace dspsync::bench {
+
+/// A field of a /proc status file (`/proc/self/status`, `/proc/PID/status`) in KiB: VmRSS
+/// (resident), RssAnon (heap, stacks: what the process owns) or RssFile (file pages mapped and
+/// touched: here LMDB's map, which the kernel can drop); -1 when the file or the field is missing.
+inline long status_kib(const std::string& status_file, const char* field) {
+  std::ifstream in(status_file);
+  std::string line;
+  const std::string key = std::string(field) + ":";
+  while (std::getline(in, line))
+    if (line.rfind(key, 0) == 0) return std::stol(line.substr(key.size()));
+  return -1;
+}
 
 /// `--name value` options (and `--name` flags) read into the variables they were declared with.
 class options {
