@@ -31,7 +31,11 @@ namespace ledger_detail {
 
 /// The ledger's format. `dspsync-ledger/1` (the key index's new level a B-tree, `keys_new`) is
 /// still read, and moved to this format by an open for writing; earlier builds refuse this one.
-inline constexpr std::string_view format_tag = "dspsync-ledger/3";
+inline constexpr std::string_view format_tag = "dspsync-ledger/4";
+/// `dspsync-ledger/3`: the new level moved into the middle one in one commit, so its log never
+/// held entries that were also in the middle level. Read as it is; an open for writing moves the
+/// tag on (earlier builds would not take a copied entry out of the middle level when restated).
+inline constexpr std::string_view format_tag_v3 = "dspsync-ledger/3";
 inline constexpr std::string_view format_tag_v1 = "dspsync-ledger/1";
 /// `dspsync-ledger/2`: the log held one entry per index entry (sequence -> 8-byte prefix). Such
 /// entries are still read (and written no more); an open for writing moves the tag on.
@@ -196,8 +200,9 @@ struct ledger_store::impl {
   // entries, (sequence, prefix) pairs in sequence order, are appended at its end in chunks of
   // `log_chunk_entries` keyed by their first sequence, so a commit writes a few puts at the log's
   // end instead of one per record or pages all over a B-tree; an open for writing rebuilds the
-  // table from the log. When it holds `index_new_limit` entries it is merged in key order into the
-  // middle level and the log is emptied. The middle level is two B-trees, `keys_mid` and
+  // table from the log. When it holds `index_new_limit` entries a merge pass copies them in key
+  // order into the middle level, a slice of the key space per commit, then takes them out of the
+  // log and the table (see "merge and sweep passes" below). The middle level is two B-trees, `keys_mid` and
   // `keys_mid_b`, which take turns (`meta/index_mid_roles`): the active one takes the merges; when
   // it reaches `index_mid_limit` the two swap and a pass starts that copies the full one into `keys`
   // (the big level, and the whole index of ledgers written before the levels) one slice of the key
@@ -208,8 +213,9 @@ struct ledger_store::impl {
   // a slice at a time instead of a page per key per commit, and no transaction holds more than a
   // bounded number of dirty pages (LMDB keeps them in anonymous memory until the commit) however
   // large the ledger grows. Lookups read every level (an entry copied already is found alike in
-  // the level being swept and in the main one). Merges run inside the commit's write transaction,
-  // so the index is never seen half merged.
+  // the level being swept and in the main one; likewise an entry a merge pass copied, in the new
+  // level and the middle one). Each slice runs inside a commit's write transaction, so the index
+  // is never seen half way through one.
   MDB_dbi keys_log = 0, keys_mid = 0, keys_mid_b = 0;
   /// The middle level's roles as of the current write transaction (`index_scope` reads them): the
   /// tree taking merges and the one being swept into the main level (0 when there is none: a
@@ -480,6 +486,14 @@ struct ledger_store::impl {
       const uint64_t p = codec::reader::decode_u64be(prefix), seq = codec::reader::decode_u64be(seq_key);
       if (new_level_erase(p, seq)) {
         log_remove(t, seq, p);
+        if (copied_by_merge(t, p, seq)) {
+          // Copied by the merge pass under way: its copy goes too (the pass swaps no tree).
+          if (!lmdb::del(t, mid_active, prefix, &seq_key))
+            throw lmdb::error("the key index's merge lost a copied entry", MDB_CORRUPTED);
+          const uint64_t copied = meta_u64(t, "index_merge_copied");
+          if (copied == 0) throw lmdb::error("the key index's merge count is off", MDB_CORRUPTED);
+          lmdb::put(t, meta, "index_merge_copied", codec::u64_key(copied - 1));
+        }
         return;
       }
       if (lmdb::del(t, mid_active, prefix, &seq_key)) return;
@@ -495,44 +509,147 @@ struct ledger_store::impl {
     }
     lmdb::del(t, keys, prefix, &seq_key);
   }
-  /// Moves every entry of the new level into the active middle tree, in key order, empties it (the
-  /// table and the log), and adds the moved prefixes to the older levels' filter.
-  void merge_new_level(const lmdb::txn& t) {
-    new_level_require();
+  // --- merge and sweep passes ---
+  // Both moves between levels run a slice of the key space per commit, paced by what the commit
+  // adds (`pace`): a commit never carries a whole level's move, so no commit stalls the pipeline
+  // for the tens to hundreds of milliseconds a move of a quarter million entries takes, and a
+  // pass still ends long before the level it empties fills again (2 entries moved per entry added).
+  /// Entries a slice of either pass moves in a commit that added `added` entries to the new level.
+  uint64_t pace(std::size_t added) const { return std::max<uint64_t>(index_slice_entries, 2 * added); }
+  /// Least entries a slice moves (4,096 by default; tests set fewer to cross slices in a few pages).
+  uint64_t index_slice_entries = ledger_store::default_index_slice_entries;
+  /// A `meta` number as of `t` (0 when absent).
+  uint64_t meta_u64(const lmdb::txn& t, std::string_view name) const {
+    std::string_view at;
+    return lmdb::get(t, meta, name, at) ? codec::reader::decode_u64be(at) : 0;
+  }
+  // The merge pass: when the new level reaches `index_new_limit` entries, those entries (the
+  // highest sequence among them is the pass's bound, `meta/index_merge_bound`) are copied into the
+  // active middle tree a slice of the key space per commit (the next slice starts at
+  // `meta/index_merge`; `meta/index_merge_copied` counts the copies). A copied entry stays in the
+  // new level (table and log) until the last slice, so it is found alike in both; a restatement
+  // of one removes it from both. The last slice takes every entry up to the bound out of the log
+  // and the table; what was added meanwhile (sequences above the bound) stays for the next pass.
+  /// The entries the pass under way copies, sorted (prefix, sequence), for the pass whose bound is
+  /// `merge_snapshot_bound` (0: none; rebuilt from the table when the stored bound differs, as
+  /// after a reopen or a failed commit).
+  std::vector<std::pair<uint64_t, uint64_t>> merge_snapshot;
+  uint64_t merge_snapshot_bound = 0;
+  /// Whether the new-level entry (prefix, seq) has been copied into the middle level by the merge
+  /// pass under way (as of the start of the current write transaction's settling).
+  bool copied_by_merge(const lmdb::txn& t, uint64_t prefix, uint64_t seq) const {
+    const uint64_t bound = meta_u64(t, "index_merge_bound");
+    return bound != 0 && seq <= bound && prefix < meta_u64(t, "index_merge");
+  }
+  /// Starts a merge pass over the new level as it stands in `t`.
+  void start_merge_pass(const lmdb::txn& t) {
     if (log_entries(t) + log_pending.size() != new_level.size())
       throw lmdb::error("the key index's new level and its log disagree", MDB_CORRUPTED);
-    const auto sorted = new_level.sorted();
+    merge_snapshot = new_level.sorted();
+    uint64_t bound = 0;
+    for (const auto& e : merge_snapshot) bound = std::max(bound, e.second);
+    merge_snapshot_bound = bound;
+    lmdb::put(t, meta, "index_merge_bound", codec::u64_key(bound));
+    lmdb::put(t, meta, "index_merge", codec::u64_key(0));
+    lmdb::put(t, meta, "index_merge_copied", codec::u64_key(0));
+  }
+  /// Copies the next slice (of about `pace` entries) of the merge pass under way into the active
+  /// middle tree; the last one ends the pass.
+  void merge_slice(const lmdb::txn& t, uint64_t pace) {
+    const uint64_t bound = meta_u64(t, "index_merge_bound"), from = meta_u64(t, "index_merge");
+    uint64_t copied = meta_u64(t, "index_merge_copied");
+    if (merge_snapshot_bound != bound) {
+      merge_snapshot = new_level.sorted();
+      merge_snapshot.erase(std::remove_if(merge_snapshot.begin(), merge_snapshot.end(),
+                                          [bound](const auto& e) { return e.second > bound; }),
+                           merge_snapshot.end());
+      merge_snapshot_bound = bound;
+    }
+    const uint64_t slices = std::max<uint64_t>(1, merge_snapshot.size() / std::max<uint64_t>(1, pace));
+    const uint64_t width = UINT64_MAX / slices;
+    const bool last = from >= UINT64_MAX - width;          // this slice reaches the end of the key space
+    const uint64_t to = last ? UINT64_MAX : from + width;  // the slice is [from, to), or [from, max]
+    auto at =
+        std::lower_bound(merge_snapshot.begin(), merge_snapshot.end(), std::make_pair(from, uint64_t{0}));
+    const auto end = last ? merge_snapshot.end()
+                          : std::lower_bound(at, merge_snapshot.end(), std::make_pair(to, uint64_t{0}));
     {
-      // Into an empty tree (the first merge after a pass swapped the trees) the sorted entries
-      // are appended: no search from the root per entry.
-      const bool append = entries(t, mid_active) == 0;
+      // Keys above everything the tree holds (all of them after a swap emptied it, then each slice
+      // after the one before) are appended: no search from the root per entry.
       lmdb::cursor w(t, mid_active);
-      uint64_t last = 0;
+      std::string_view k, v;
+      const bool above = at != end && (!w.get(k, v, MDB_LAST) || codec::reader::decode_u64be(k) < at->first);
       bool first = true;
-      for (const auto& [prefix, seq] : sorted) {
-        const unsigned flags = !append ? 0u : !first && prefix == last ? MDB_APPENDDUP : MDB_APPEND;
+      uint64_t prev = 0;
+      for (; at != end; ++at) {
+        // The table is far larger than the caches: ask for the slots of the entries ahead so their
+        // misses overlap (one at a time, the check was the ledger's costliest line).
+        if (end - at > 16) new_level.prefetch(at[16].first);
+        const auto [prefix, seq] = *at;
+        // Gone since the pass started (restated): its key's entry is the newer one, in this level.
+        if (!new_level.find_if(prefix, [seq = seq](uint64_t s) { return s == seq; })) continue;
+        const unsigned flags = !above ? 0u : !first && prefix == prev ? MDB_APPENDDUP : MDB_APPEND;
         w.put(codec::u64_key(prefix), codec::u64_key(seq), flags);
-        last = prefix;
+        prev = prefix;
         first = false;
+        ++copied;
         if (older_filter) older_filter->add(prefix);
         if (building) building->merged_since.push_back(prefix);
       }
     }
-    lmdb::check(mdb_drop(t.get(), keys_log, 0), "mdb_drop (index merge)");
-    log_pending.clear();  // merged from the table with the rest
-    new_level.clear();    // keeps its array for the next fill
+    if (!last) {
+      lmdb::put(t, meta, "index_merge", codec::u64_key(to));
+      lmdb::put(t, meta, "index_merge_copied", codec::u64_key(copied));
+      return;
+    }
+    end_merge_pass(t, bound);
+  }
+  /// Takes every entry up to `bound` (all copied) out of the new level's log and table.
+  void end_merge_pass(const lmdb::txn& t, uint64_t bound) {
+    {
+      // A log value's key is its first sequence, and a transaction's values hold only sequences
+      // above the bound (it started after the pass) or only ones up to it.
+      lmdb::cursor c(t, keys_log);
+      std::string_view k, v;
+      if (!c.get(k, v, MDB_LAST) || codec::reader::decode_u64be(k) <= bound) {
+        lmdb::check(mdb_drop(t.get(), keys_log, 0), "mdb_drop (index merge)");
+      } else {
+        for (bool more = c.get(k, v, MDB_FIRST); more && codec::reader::decode_u64be(k) <= bound;
+             more = c.get(k, v, MDB_NEXT))
+          c.del();  // MDB_NEXT then returns the entry after it
+      }
+    }
+    log_pending.erase(std::remove_if(log_pending.begin(), log_pending.end(),
+                                     [bound](const auto& e) { return e.first <= bound; }),
+                      log_pending.end());
+    // The table keeps what was added since the pass started: in the log, or pending.
+    new_level.clear();  // keeps its array for the next fill
+    {
+      lmdb::cursor c(t, keys_log);
+      std::string_view k, v;
+      for (bool more = c.get(k, v, MDB_FIRST); more; more = c.get(k, v, MDB_NEXT))
+        ledger_detail::for_each_log_entry(
+            k, v, [&](uint64_t seq, uint64_t prefix) { new_level.insert(prefix, seq); });
+    }
+    for (const auto& [seq, prefix] : log_pending) new_level.insert(prefix, seq);
     new_level_changes.push_back({new_level_change::clear, 0, 0});
+    for (const char* name : {"index_merge", "index_merge_bound", "index_merge_copied"})
+      lmdb::del(t, meta, name);
+    merge_snapshot = {};
+    merge_snapshot_bound = 0;
   }
   /// Copies the entries of the middle tree being swept in the slice of the key space starting at
   /// `from` into `keys`, and advances the sweep past it; the last slice empties that tree and
-  /// puts the position back at the start.
-  void sweep_slice(const lmdb::txn& t, uint64_t from) {
+  /// puts the position back at the start. Slices hold about `pace` entries of the tree, and cover
+  /// at most `index_step_pages` main-level pages and a tenth of the key space.
+  void sweep_slice(const lmdb::txn& t, uint64_t from, uint64_t pace) {
     MDB_stat st{};
     lmdb::check(mdb_stat(t.get(), keys, &st), "mdb_stat");
     const uint64_t slices =
-        std::max<uint64_t>(10, st.ms_leaf_pages / std::max<uint64_t>(1, index_step_pages) + 1);
+        std::max({uint64_t{10}, st.ms_leaf_pages / std::max<uint64_t>(1, index_step_pages) + 1,
+                  entries(t, mid_sweeping) / std::max<uint64_t>(1, pace)});
     const uint64_t width = UINT64_MAX / slices;
-    const bool last = from > UINT64_MAX - width;
+    const bool last = from >= UINT64_MAX - width;  // this slice reaches the end of the key space
     const uint64_t to =
         last ? UINT64_MAX : from + width;  // the slice is [from, to), or [from, max] when last
     uint64_t copied = 0;
@@ -553,17 +670,21 @@ struct ledger_store::impl {
     lmdb::put(t, meta, "index_sweep_left", codec::u64_key(last ? 0 : left - copied));
     lmdb::put(t, meta, "index_sweep", codec::u64_key(last ? 0 : to));
   }
-  /// Merges the levels that reached their limits; called before a write transaction commits.
+  /// Moves a slice of each pass under way (starting the passes whose levels reached their limits);
+  /// called before a write transaction commits.
   void settle_levels(const lmdb::txn& t) {
     if (!levels_open) return;
     new_level_require();
-    if (new_level.size() >= index_new_limit) merge_new_level(t);
-    // A pass starts when the middle level is full and, once started, moves a slice per commit
-    // until it has gone round the key space (the position is back at 0): the swept tree is then
-    // dropped whole, at the same cost per key in the main level as the whole-level merge.
+    const uint64_t step = pace(log_pending.size());
+    if (meta_u64(t, "index_merge_bound") == 0 && new_level.size() >= index_new_limit) start_merge_pass(t);
+    if (meta_u64(t, "index_merge_bound") != 0) merge_slice(t, step);
+    // A sweep pass starts when the middle level is full (and no merge pass is copying into the
+    // tree it would swap out) and, once started, moves a slice per commit until it has gone round
+    // the key space (the position is back at 0): the swept tree is then dropped whole, at the same
+    // cost per key in the main level as the whole-level merge.
     const uint64_t position = sweep_position(t);
     if (position == 0) {
-      if (entries(t, mid_active) < index_mid_limit) return;
+      if (entries(t, mid_active) < index_mid_limit || meta_u64(t, "index_merge_bound") != 0) return;
       // The full tree is swept from now on; the other one, emptied by the last pass, takes merges.
       if (mid_sweeping == 0 || entries(t, mid_sweeping) != 0)
         throw lmdb::error("the key index's middle level has no empty tree to take merges", MDB_CORRUPTED);
@@ -571,7 +692,7 @@ struct ledger_store::impl {
       lmdb::put(t, meta, "index_mid_roles", std::string(1, mid_active == keys_mid ? 0 : 1));
       lmdb::put(t, meta, "index_sweep_left", codec::u64_key(entries(t, mid_sweeping)));
     }
-    sweep_slice(t, position);
+    sweep_slice(t, position, step);
   }
   int lock_fd = -1;
   // Next sequence numbers of what only the ledger actor writes; updated after a successful commit.

@@ -60,11 +60,13 @@ expected<std::unique_ptr<ledger_store>> ledger_store::open(const ledger_options&
     p->meta = lmdb::open_db(t, "meta", create);
     std::string_view fmt;
     bool has_format = lmdb::get(t, p->meta, "format", fmt);
-    if (has_format && fmt != format_tag && fmt != format_tag_v2 && fmt != format_tag_v1)
+    if (has_format && fmt != format_tag && fmt != format_tag_v3 && fmt != format_tag_v2 &&
+        fmt != format_tag_v1)
       return failure{ec::storage_failure, "data_dir \"" + dir + "\": holds \"" + std::string(fmt) +
                                               "\", not a " + std::string(format_tag) + " ledger"};
     // A `dspsync-ledger/1` ledger opened for writing is moved to this format by `open_levels`; a
-    // `/2` one needs nothing moved (its log entries are read as they are).
+    // `/2` or `/3` one needs nothing moved (its log entries are read as they are, and it has no
+    // merge pass under way).
     if (has_format && fmt != format_tag && !opts.read_only) lmdb::put(t, p->meta, "format", format_tag);
     if (!has_format) {
       // A fresh environment must be empty of other databases, or it belongs to someone else.
@@ -109,6 +111,10 @@ void ledger_store::set_index_limits(uint64_t new_limit, uint64_t mid_limit, uint
   impl_->index_mid_limit = std::max<uint64_t>(1, mid_limit);
   impl_->index_step_pages = std::max<uint64_t>(1, step_pages);
   impl_->filter_min_capacity = std::max<uint64_t>(1, filter_min_capacity);
+}
+
+void ledger_store::set_index_slice_entries(uint64_t entries) {
+  impl_->index_slice_entries = std::max<uint64_t>(1, entries);
 }
 
 uint64_t ledger_store::index_filter_builds() const { return impl_->filter_builds; }
@@ -578,8 +584,10 @@ expected<ledger_stats> ledger_store::stats() const {
     out.audit_entries = entries(impl_->audit);
     out.index_main = entries(impl_->keys);
     if (impl_->levels_open) {
+      // Entries a merge pass under way copied to the middle level count there only.
       out.index_new = (impl_->keys_log != 0 ? impl_->log_entries(t) : 0) +
-                      (impl_->keys_new_v1 != 0 ? entries(impl_->keys_new_v1) : 0);
+                      (impl_->keys_new_v1 != 0 ? entries(impl_->keys_new_v1) : 0) -
+                      impl_->meta_u64(t, "index_merge_copied");
       // The tree being swept counts for the entries it has not copied to the main level yet.
       out.index_mid = entries(impl_->mid_roles(t).first) + impl_->sweep_left(t);
     }

@@ -234,12 +234,18 @@ class ledger_store {
   static constexpr uint64_t default_index_mid_limit = 5u << 17;
   static constexpr uint64_t default_index_step_pages = 8192;
   static constexpr uint64_t default_filter_min_capacity = 1u << 16;
+  /// Least entries one commit's slice of a merge or sweep pass moves (more when the commit adds
+  /// more: twice what it adds).
+  static constexpr uint64_t default_index_slice_entries = 4096;
   /// Test hook: those four, so that tests cross every merge and filter rebuild with a few thousand
   /// records (and benchmarks try other sizes). Set it while nothing writes and no filter build
   /// runs (`wait_index_filter`).
   void set_index_limits(uint64_t new_limit, uint64_t mid_limit,
                         uint64_t step_pages = default_index_step_pages,
                         uint64_t filter_min_capacity = default_filter_min_capacity);
+  /// Test hook: the least entries a slice of a merge or sweep pass moves, so that tests cross
+  /// passes of many slices with a few pages. Set it while nothing writes.
+  void set_index_slice_entries(uint64_t entries);
   /// Test hook: how many times a filter of the key index's older levels was installed (built after
   /// the first commit, then each time it filled). Read it while nothing writes.
   uint64_t index_filter_builds() const;

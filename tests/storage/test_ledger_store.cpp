@@ -973,6 +973,154 @@ TEST(ledger_store, restating_keys_of_the_middle_level_being_swept_leaves_one_ent
   expect_latest(*store, all);
 }
 
+TEST(ledger_store, the_new_level_moves_into_the_middle_one_a_slice_at_a_time) {
+  // Past its limit the new level is copied into the middle one a slice of the key space per
+  // commit; a copied entry stays in the new level until the pass's last slice. Meanwhile keys are
+  // added, restated (copied ones and ones not copied yet) and repeated, the ledger is reopened for
+  // writing and read-only, and sweeps into the main level run between the passes: every count
+  // says one entry per key, every key's latest version is found, and no commit moves the level
+  // at once.
+  scratch_dir dir;
+  auto store = open_store(dir.path());
+  ASSERT_TRUE(store);
+  auto limits = [](ledger_store& s) {
+    s.set_index_limits(40, 120, 1);
+    s.set_index_slice_entries(4);
+  };
+  limits(*store);
+  auto all = numbered_records("USRC1794", 1000, 600, "v", 2);
+  page_chain pages("v");
+  std::size_t committed = 0;
+  uint64_t most_moved = 0, mid_before = 0, commits_with_copies_in_both = 0;
+  for (std::size_t i = 0; committed < all.size(); ++i) {
+    auto batch = slice(all, committed, 3);
+    // From the second pass on, restate one of the oldest keys in every other commit.
+    if (committed >= 60 && i % 2 == 0) {
+      const std::size_t j = (i * 11) % (committed - 20);
+      all[j].record.units += 100;
+      batch.push_back(all[j]);
+    }
+    const auto o = pages.commit(*store, batch);
+    ASSERT_EQ(o.inserted, 3u);
+    ASSERT_EQ(o.restatements, batch.size() - 3);
+    committed += 3;
+    const auto st = stats_of(*store);
+    ASSERT_EQ(st.index_new + st.index_mid + st.index_main, committed);  // one entry per key, always
+    if (st.index_mid > mid_before) most_moved = std::max(most_moved, st.index_mid - mid_before);
+    mid_before = st.index_mid;
+    if (st.index_new > 0 && st.index_mid > 0 && st.index_main == 0) ++commits_with_copies_in_both;
+    if (committed == 300) {
+      // Reopened mid-way: the pass goes on from where the last commit left it.
+      store.reset();
+      auto ro = open_store(dir.path(), true);
+      ASSERT_TRUE(ro);
+      expect_latest(*ro, slice(all, 0, committed));
+      ro.reset();
+      store = open_store(dir.path());
+      ASSERT_TRUE(store);
+      limits(*store);
+      const auto again = stats_of(*store);
+      EXPECT_EQ(again.index_new + again.index_mid + again.index_main, committed);
+    }
+  }
+  EXPECT_GT(most_moved, 0u);
+  EXPECT_LT(most_moved, 40u);  // a slice, never the level's 40 or more at once
+  EXPECT_GT(commits_with_copies_in_both, 0u);
+  EXPECT_GT(stats_of(*store).index_main, 0u);  // sweeps ran between the passes
+  expect_latest(*store, all);
+  EXPECT_EQ(pages.commit(*store, all).duplicates, all.size());
+  store.reset();
+  auto ro = open_store(dir.path(), true);
+  ASSERT_TRUE(ro);
+  expect_latest(*ro, all);
+}
+
+TEST(ledger_store, a_failed_commit_in_a_merge_pass_leaves_the_pass_where_it_was) {
+  // Commits that copy a slice, and the one that ends the pass (taking the copied entries out of
+  // the new level's table and log), fail; the same pages then count as if nothing had failed.
+  scratch_dir dir;
+  auto store = open_store(dir.path());
+  ASSERT_TRUE(store);
+  store->set_index_limits(20, 100000);
+  store->set_index_slice_entries(4);
+  bool fail = false;
+  store->set_commit_fault([&fail] { return fail ? EIO : MDB_SUCCESS; });
+  auto all = numbered_records("USRC1795", 1000, 200, "x", 2);
+  page_chain pages("x");
+  std::size_t committed = 0;
+  int failures = 0;
+  for (std::size_t i = 0; committed < all.size(); ++i) {
+    auto records = slice(all, committed, 2);
+    if (committed >= 10 && i % 3 == 0) {
+      const std::size_t j = (i * 7) % committed;
+      all[j].record.units += 1;
+      records.push_back(all[j]);
+    }
+    const auto before = stats_of(*store);
+    const auto page = make_batch("s", "x" + std::to_string(i), "x" + std::to_string(i + 1), records);
+    if (i % 4 == 1) {
+      fail = true;
+      ASSERT_FALSE(store->commit({&page}));
+      fail = false;
+      ++failures;
+      const auto after = stats_of(*store);
+      ASSERT_EQ(after.index_new, before.index_new);
+      ASSERT_EQ(after.index_mid, before.index_mid);
+      ASSERT_EQ(after.record_versions, before.record_versions);
+    }
+    const auto o = commit_one(*store, page);
+    ASSERT_EQ(o.inserted, 2u);
+    ASSERT_EQ(o.restatements, records.size() - 2);
+    committed += 2;
+    const auto st = stats_of(*store);
+    ASSERT_EQ(st.index_new + st.index_mid + st.index_main, committed);
+  }
+  EXPECT_GT(failures, 20);
+  EXPECT_GT(stats_of(*store).index_mid, 100u);
+  expect_latest(*store, all);
+  store.reset();
+  store = open_store(dir.path());
+  ASSERT_TRUE(store);
+  expect_latest(*store, all);
+}
+
+TEST(ledger_store, a_ledger_of_the_third_format_is_moved_on_when_written) {
+  // `dspsync-ledger/3` moved the new level in one commit, so it never has a merge pass under way:
+  // it is read as it is, and an open for writing stamps it `/4`.
+  scratch_dir dir;
+  auto all = numbered_records("USRC1797", 1000, 30, "y", 2);
+  {
+    auto store = open_store(dir.path());
+    ASSERT_TRUE(store);
+    page_chain pages("y");
+    pages.commit(*store, all);
+  }
+  auto format = [&] {
+    auto env = lmdb::env::open(dir.path(), 64u << 20, 32, 0);
+    auto t = lmdb::txn::begin(env, true);
+    std::string_view fmt;
+    EXPECT_TRUE(lmdb::get(t, lmdb::open_db(t, "meta", 0), "format", fmt));
+    return std::string(fmt);
+  };
+  {
+    auto env = lmdb::env::open(dir.path(), 64u << 20, 32, 0);
+    auto t = lmdb::txn::begin(env, false);
+    lmdb::put(t, lmdb::open_db(t, "meta", 0), "format", "dspsync-ledger/3");
+    t.commit();
+  }
+  {
+    auto ro = open_store(dir.path(), true);
+    ASSERT_TRUE(ro);
+    expect_latest(*ro, all);
+  }
+  EXPECT_EQ(format(), "dspsync-ledger/3");
+  auto store = open_store(dir.path());
+  ASSERT_TRUE(store);
+  expect_latest(*store, all);
+  store.reset();
+  EXPECT_EQ(format(), "dspsync-ledger/4");
+}
+
 TEST(ledger_store, a_merge_into_an_empty_middle_tree_appends_keys_that_share_a_prefix) {
   // The first merge into an empty middle tree appends its sorted entries; keys whose 8-byte
   // prefixes are equal are appended as duplicates of one key, in sequence order.
@@ -1280,7 +1428,7 @@ TEST(ledger_store, restatements_take_entries_out_of_the_new_levels_log_wherever_
 TEST(ledger_store, a_ledger_of_the_second_format_is_read_as_it_is_and_restated_in_place) {
   // `dspsync-ledger/2` kept one log entry per index entry (sequence -> prefix). Such a log is read
   // as it is, by a read-only open and by the table's rebuild; a restatement removes an old-style
-  // entry; new entries go in chunks after it; the ledger is stamped `/3`.
+  // entry; new entries go in chunks after it; the ledger is stamped `/4`.
   scratch_dir dir;
   auto all = numbered_records("USRC1791", 1000, 200, "w", 5);
   auto store = open_store(dir.path());
@@ -1325,13 +1473,13 @@ TEST(ledger_store, a_ledger_of_the_second_format_is_read_as_it_is_and_restated_i
   auto t = lmdb::txn::begin(env, true);
   std::string_view fmt;
   ASSERT_TRUE(lmdb::get(t, lmdb::open_db(t, "meta", 0), "format", fmt));
-  EXPECT_EQ(fmt, "dspsync-ledger/3");
+  EXPECT_EQ(fmt, "dspsync-ledger/4");
 }
 
 TEST(ledger_store, a_ledger_of_the_first_format_is_read_as_it_is_and_moved_on_when_written) {
   // `dspsync-ledger/1` kept the key index's new level as a B-tree, `keys_new` (prefix ->
   // sequence). A read-only open reads it there; an open for writing moves it into the log and
-  // stamps the ledger `dspsync-ledger/3`, which earlier builds refuse instead of missing keys.
+  // stamps the ledger `dspsync-ledger/4`, which earlier builds refuse instead of missing keys.
   scratch_dir dir;
   auto all = numbered_records("USRC1770", 1000, 130, "v", 7);
   auto store = open_store(dir.path());
@@ -1379,7 +1527,7 @@ TEST(ledger_store, a_ledger_of_the_first_format_is_read_as_it_is_and_moved_on_wh
     auto t = lmdb::txn::begin(env, true);
     std::string_view fmt;
     ASSERT_TRUE(lmdb::get(t, lmdb::open_db(t, "meta", 0), "format", fmt));
-    EXPECT_EQ(fmt, "dspsync-ledger/3");
+    EXPECT_EQ(fmt, "dspsync-ledger/4");
     EXPECT_THROW(lmdb::open_db(t, "keys_new", 0), lmdb::error);  // gone
   }
 }
