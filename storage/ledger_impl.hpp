@@ -790,7 +790,7 @@ struct ledger_store::impl {
   // Every prefix in the middle trees or `keys` is in `older_filter` (it may hold more: prefixes since
   // moved, deleted, or added by a transaction that aborted), so a prefix it has not seen is in
   // neither level and the probe skips both B-trees. Entries reach those levels only through
-  // `merge_new_level`, which adds them. The filter is built on a thread of its own, from a read
+  // `merge_slice`, which adds them. The filter is built on a thread of its own, from a read
   // snapshot of the levels, started by the first write that probes (so neither open nor the first
   // commit waits for a scan of a large index; levels that fit a filter of the smallest capacity are
   // scanned inside that write instead) and again, twice as large as the levels, once more
