@@ -931,6 +931,18 @@ void expect_latest(const ledger_store& store, const std::vector<keyed_record>& a
   }
 }
 
+/// The end of a run of index levels: every key's latest version is found, a repeat of all of them
+/// is all duplicates, and a read-only open of `dir` (which `store` is closed for) finds the same.
+void expect_latest_then_repeats_are_duplicates(std::unique_ptr<ledger_store>& store, const std::string& dir,
+                                               page_chain& pages, const std::vector<keyed_record>& all) {
+  expect_latest(*store, all);
+  EXPECT_EQ(pages.commit(*store, all).duplicates, all.size());
+  store.reset();
+  auto ro = open_store(dir, true);
+  ASSERT_TRUE(ro);
+  expect_latest(*ro, all);
+}
+
 TEST(ledger_store, restating_keys_of_the_middle_level_being_swept_leaves_one_entry_each) {
   // During a pass the middle tree being swept holds entries already copied to the main level
   // (behind the position) and entries still to copy. A restatement of either removes the old
@@ -965,12 +977,7 @@ TEST(ledger_store, restating_keys_of_the_middle_level_being_swept_leaves_one_ent
     committed += 20;
     check_counts();
   }
-  expect_latest(*store, all);
-  EXPECT_EQ(pages.commit(*store, all).duplicates, all.size());
-  store.reset();
-  store = open_store(dir.path(), true);
-  ASSERT_TRUE(store);
-  expect_latest(*store, all);
+  expect_latest_then_repeats_are_duplicates(store, dir.path(), pages, all);
 }
 
 TEST(ledger_store, the_new_level_moves_into_the_middle_one_a_slice_at_a_time) {
@@ -1027,12 +1034,7 @@ TEST(ledger_store, the_new_level_moves_into_the_middle_one_a_slice_at_a_time) {
   EXPECT_LT(most_moved, 40u);  // a slice, never the level's 40 or more at once
   EXPECT_GT(commits_with_copies_in_both, 0u);
   EXPECT_GT(stats_of(*store).index_main, 0u);  // sweeps ran between the passes
-  expect_latest(*store, all);
-  EXPECT_EQ(pages.commit(*store, all).duplicates, all.size());
-  store.reset();
-  auto ro = open_store(dir.path(), true);
-  ASSERT_TRUE(ro);
-  expect_latest(*ro, all);
+  expect_latest_then_repeats_are_duplicates(store, dir.path(), pages, all);
 }
 
 TEST(ledger_store, a_failed_commit_in_a_merge_pass_leaves_the_pass_where_it_was) {
