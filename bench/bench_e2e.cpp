@@ -74,7 +74,7 @@ bool read_string(int fd, std::string& s) {
 /// What the spawner sends back for one child (plain data: it crosses a pipe as bytes).
 struct child_measure {
   int status = -1;
-  double wall_s = 0, cpu_s = 0, peak_rss_mib = 0, peak_anon_mib = 0;
+  double wall_s = 0, cpu_s = 0, sys_s = 0, peak_rss_mib = 0, peak_anon_mib = 0;
 };
 
 struct child_result : child_measure {
@@ -113,6 +113,10 @@ child_measure spawn_and_wait(const std::vector<std::string>& args, const std::st
   m.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   m.cpu_s = static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
             static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+  // The system part apart: on a virtual machine whose host backs guest memory lazily, the
+  // kernel's copy of written pages into fresh page-cache pages varies from run to run by up to a
+  // second per million records (docs/performance.md, "The machine").
+  m.sys_s = static_cast<double>(ru.ru_stime.tv_sec) + static_cast<double>(ru.ru_stime.tv_usec) / 1e6;
   m.peak_rss_mib = static_cast<double>(ru.ru_maxrss) / 1024.0;
   return m;
 }
@@ -215,9 +219,12 @@ uint64_t records_in(const std::string& data_dir, const std::string& source) {
 
 void print_row(const char* who, uint64_t records, const child_result& r) {
   std::printf(
-      "%-16s %10llu records %8.2f s %10.0f records/s %8.2f CPU-s per 1M %6.0f MiB peak RSS (%.0f MiB anon)\n",
+      "%-16s %10llu records %8.2f s %10.0f records/s %8.2f CPU-s per 1M (%.2f system) %6.0f MiB peak RSS "
+      "(%.0f MiB "
+      "anon)\n",
       who, static_cast<unsigned long long>(records), r.wall_s, static_cast<double>(records) / r.wall_s,
-      r.cpu_s / (static_cast<double>(records) / 1e6), r.peak_rss_mib, r.peak_anon_mib);
+      r.cpu_s / (static_cast<double>(records) / 1e6), r.sys_s / (static_cast<double>(records) / 1e6),
+      r.peak_rss_mib, r.peak_anon_mib);
 }
 
 }  // namespace
