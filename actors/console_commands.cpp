@@ -578,6 +578,7 @@ std::string collect_metrics(const console_context& ctx) {
   if (auto cps = ctx.store->checkpoints()) snap.checkpoints = std::move(*cps);
   if (auto st = ctx.store->stats()) snap.stats = *st;
   if (auto counts = state_counts(ctx)) snap.states = std::move(*counts);
+  snap.commits = ctx.store->commit_durations();
   return render_metrics(*ctx.config, snap);
 }
 

@@ -101,6 +101,18 @@ std::string render_metrics(const engine_config& cfg, const metrics_snapshot& sna
     w.family("dspsync_audit_entries_total", "counter", "Entries in the audit log");
     w.sample_int("dspsync_audit_entries_total", {}, snap.stats->audit_entries);
   }
+  if (snap.commits) {
+    // The ledger's one writer: its commits bound ingestion once the network and validators keep up.
+    const auto& c = *snap.commits;
+    w.family("dspsync_ledger_commit_duration_seconds", "histogram",
+             "Duration of the ledger's record commits (one write transaction per group of pages)");
+    w.histogram("dspsync_ledger_commit_duration_seconds", {}, c.commit.bounds(), c.commit.counts,
+                c.commit.sum);
+    w.family("dspsync_ledger_durable_write_duration_seconds", "histogram",
+             "Part of each record commit spent writing its pages and making them durable (fdatasync)");
+    w.histogram("dspsync_ledger_durable_write_duration_seconds", {}, c.durable.bounds(), c.durable.counts,
+                c.durable.sum);
+  }
   if (snap.states) {
     auto count = [&](record_state s) {
       auto it = snap.states->find(s);

@@ -24,6 +24,8 @@ struct metrics_snapshot {
   std::optional<ledger_stats> stats;
   /// Latest record versions by state.
   std::optional<std::map<record_state, uint64_t>> states;
+  /// Durations of the ledger's record commits since the engine opened it.
+  std::optional<commit_timings> commits;
   int64_t now_ms = 0;
 };
 
@@ -34,7 +36,8 @@ struct metrics_snapshot {
 /// totals), schema rejections, duplicates, pages, page faults, audit entries. Gauges: quarantine
 /// and pending sizes, ledger records by state, circuit state (0 closed, 1 half_open, 2 open),
 /// cursor lag, last commit time, caught up, paused, in-flight pages, rate budget. Histograms:
-/// request duration and backoff delay. So: retry rate = rate(retries) / rate(requests); backoff
+/// request duration and backoff delay by endpoint; the ledger's commit duration and the durable
+/// part of it (writing pages and `fdatasync`). So: retry rate = rate(retries) / rate(requests); backoff
 /// p95 = histogram_quantile(0.95, backoff buckets); schema rejection rate = rate(rejections) /
 /// rate(records in); sync completion delta = cursor lag of a caught-up endpoint.
 std::string render_metrics(const engine_config& cfg, const metrics_snapshot& snap);

@@ -53,6 +53,12 @@ fixed_histogram fixed_histogram::latency_seconds() {
   return shared;
 }
 
+fixed_histogram fixed_histogram::commit_seconds() {
+  static const fixed_histogram shared(
+      {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10});
+  return shared;
+}
+
 fixed_histogram fixed_histogram::backoff_seconds() {
   static const fixed_histogram shared({0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600});
   return shared;

@@ -38,6 +38,8 @@ struct fixed_histogram {
   static fixed_histogram latency_seconds();
   /// Backoff delay buckets, seconds: 100 ms to 1 h (Retry-After can be long).
   static fixed_histogram backoff_seconds();
+  /// Ledger commit buckets, seconds: 1 ms to 10 s.
+  static fixed_histogram commit_seconds();
 
  private:
   std::shared_ptr<const std::vector<double>> bounds_;

@@ -695,6 +695,10 @@ struct ledger_store::impl {
     sweep_slice(t, position, step);
   }
   int lock_fd = -1;
+  /// Record commits' durations (`commit_durations`): written by the committing thread, read by
+  /// the console's.
+  mutable std::mutex timings_mutex;
+  commit_timings timings;
   // Next sequence numbers of what only the ledger actor writes; updated after a successful commit.
   // The audit chain has several writers (ledger, reconciler, settlement, catalog loads, console), so
   // its tail is read inside each write transaction instead (see `audit_tail`).

@@ -113,6 +113,11 @@ void ledger_store::set_index_limits(uint64_t new_limit, uint64_t mid_limit, uint
   impl_->filter_min_capacity = std::max<uint64_t>(1, filter_min_capacity);
 }
 
+commit_timings ledger_store::commit_durations() const {
+  const std::lock_guard<std::mutex> lock(impl_->timings_mutex);
+  return impl_->timings;
+}
+
 void ledger_store::set_index_slice_entries(uint64_t entries) {
   impl_->index_slice_entries = std::max<uint64_t>(1, entries);
 }
@@ -127,6 +132,7 @@ expected<std::vector<batch_outcome>> ledger_store::commit(const std::vector<cons
   auto& s = *impl_;
   std::vector<batch_outcome> outcomes;
   outcomes.reserve(batches.size());
+  const auto started = std::chrono::steady_clock::now();
   try {
     auto t = lmdb::txn::begin(s.env, false);
     impl::index_scope scope(s, t);
@@ -301,7 +307,14 @@ expected<std::vector<batch_outcome>> ledger_store::commit(const std::vector<cons
     }
     lmdb::put(t, s.meta, "audit_head", key_bytes(head));
     s.settle_levels(t);
+    const auto durable_from = std::chrono::steady_clock::now();
     scope.commit(t);
+    const auto done = std::chrono::steady_clock::now();
+    {
+      const std::lock_guard<std::mutex> lock(s.timings_mutex);
+      s.timings.commit.observe(std::chrono::duration<double>(done - started).count());
+      s.timings.durable.observe(std::chrono::duration<double>(done - durable_from).count());
+    }
     s.next_page = next_page;
     s.next_record = next_record;
   } catch (const lmdb::error& e) {

@@ -11,6 +11,7 @@
 
 #include "domain/batch.hpp"
 #include "domain/expected.hpp"
+#include "domain/histogram.hpp"
 #include "domain/record.hpp"
 // --- lifecycle: reconciliation and settlement ---
 #include "storage/lifecycle_types.hpp"
@@ -94,6 +95,14 @@ struct ledger_stats {
   uint64_t index_new = 0, index_mid = 0, index_main = 0;
 };
 
+/// How long the ledger's record commits took (`ledger_store::commit`, successful ones): the whole
+/// write transaction (looking keys up, storing records, the index's passes, making it durable),
+/// and the part that made it durable (LMDB writing the dirty pages, `fdatasync`, the meta page).
+struct commit_timings {
+  fixed_histogram commit = fixed_histogram::commit_seconds();
+  fixed_histogram durable = fixed_histogram::commit_seconds();
+};
+
 /// One HTTP attempt in the retry ledger: what was asked, what came back, what was decided.
 struct attempt_record {
   int64_t at_ms = 0;
@@ -173,6 +182,8 @@ class ledger_store {
   /// that is `after_uncommitted` while its source has no checkpoint) is refused (outcome.refused)
   /// and leaves no trace. On failure nothing of any batch is stored.
   expected<std::vector<batch_outcome>> commit(const std::vector<const ingest_batch*>& batches);
+  /// The durations of the record commits since this open (any thread).
+  commit_timings commit_durations() const;
 
   /// Encodes each record's stored content into `b.contents` / `b.content_ends`, so the commit
   /// does not: a producer with a core to spare (the file reader) calls it on its own thread before

@@ -85,6 +85,18 @@ TEST(metrics, the_exposition_is_valid_prometheus_text_with_the_figures_of_the_ru
   EXPECT_EQ(parsed.value("dspsync_engine_live"), 1);
   EXPECT_EQ(parsed.types["dspsync_backoff_delay_seconds"], "histogram");
   EXPECT_EQ(parsed.types["dspsync_request_duration_seconds"], "histogram");
+  // The ledger's commits: at least one, at most one per page (groups of pages commit together),
+  // each with its durable write.
+  EXPECT_EQ(parsed.types["dspsync_ledger_commit_duration_seconds"], "histogram");
+  EXPECT_EQ(parsed.types["dspsync_ledger_durable_write_duration_seconds"], "histogram");
+  uint64_t pages = 0;
+  for (const auto& r : h.recordings) pages += r.expected.pages;
+  const auto commits = parsed.value("dspsync_ledger_commit_duration_seconds_count");
+  ASSERT_TRUE(commits);
+  EXPECT_GE(*commits, 1);
+  EXPECT_LE(*commits, pages);
+  EXPECT_EQ(parsed.value("dspsync_ledger_durable_write_duration_seconds_count"), *commits);
+  EXPECT_EQ(parsed.value("dspsync_ledger_commit_duration_seconds_bucket", {{"le", "+Inf"}}), *commits);
 
   // The webhook hook is there but has no receiver yet; unknown paths and methods are refused.
   EXPECT_EQ(http_get(eng->http_port(), "/webhooks/c-cursor").first, 404);

@@ -1086,6 +1086,36 @@ TEST(ledger_store, a_failed_commit_in_a_merge_pass_leaves_the_pass_where_it_was)
   expect_latest(*store, all);
 }
 
+TEST(ledger_store, every_successful_commit_is_timed_whole_and_its_durable_write_apart) {
+  // The durations behind /metrics' ledger histograms: one observation per successful record
+  // commit (a group of pages counts once), none for a failed one; the durable write is a part of
+  // the whole commit.
+  scratch_dir dir;
+  auto store = open_store(dir.path());
+  ASSERT_TRUE(store);
+  EXPECT_EQ(store->commit_durations().commit.count, 0u);
+  auto all = numbered_records("USRC1798", 1000, 40, "z", 2);
+  const auto p1 = make_batch("s", "", "z1", slice(all, 0, 10));
+  const auto p2 = make_batch("s", "z1", "z2", slice(all, 10, 10));
+  const auto p3 = make_batch("s", "z2", "z3", slice(all, 20, 10));
+  ASSERT_TRUE(store->commit({&p1}));
+  ASSERT_TRUE(store->commit({&p2, &p3}));  // one transaction for two pages
+  bool fail = true;
+  store->set_commit_fault([&fail] { return fail ? EIO : MDB_SUCCESS; });
+  const auto p4 = make_batch("s", "z3", "z4", slice(all, 30, 10));
+  ASSERT_FALSE(store->commit({&p4}));
+  fail = false;
+  const auto t = store->commit_durations();
+  EXPECT_EQ(t.commit.count, 2u);
+  EXPECT_EQ(t.durable.count, 2u);
+  EXPECT_GT(t.commit.sum, 0.0);
+  EXPECT_GT(t.durable.sum, 0.0);
+  EXPECT_LE(t.durable.sum, t.commit.sum);
+  EXPECT_EQ(t.commit.cumulative(t.commit.bounds().size()), 2u);
+  ASSERT_TRUE(store->commit({&p4}));
+  EXPECT_EQ(store->commit_durations().commit.count, 3u);
+}
+
 TEST(ledger_store, a_ledger_of_the_third_format_is_moved_on_when_written) {
   // `dspsync-ledger/3` moved the new level in one commit, so it never has a merge pass under way:
   // it is read as it is, and an open for writing stamps it `/4`.
