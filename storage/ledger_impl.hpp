@@ -231,13 +231,12 @@ struct ledger_store::impl {
   }
   void read_mid_roles(const lmdb::txn& t) { std::tie(mid_active, mid_sweeping) = mid_roles(t); }
   /// Where the sweep pass stands in `t` (0: no pass under way) and the entries it has left to copy.
-  uint64_t sweep_position(const lmdb::txn& t) const {
+  uint64_t sweep_position(const lmdb::txn& t) const { return meta_u64(t, "index_sweep"); }
+  uint64_t sweep_left(const lmdb::txn& t) const { return meta_u64(t, "index_sweep_left"); }
+  /// A `meta` number as of `t` (0 when absent).
+  uint64_t meta_u64(const lmdb::txn& t, std::string_view name) const {
     std::string_view at;
-    return lmdb::get(t, meta, "index_sweep", at) ? codec::reader::decode_u64be(at) : 0;
-  }
-  uint64_t sweep_left(const lmdb::txn& t) const {
-    std::string_view at;
-    return lmdb::get(t, meta, "index_sweep_left", at) ? codec::reader::decode_u64be(at) : 0;
+    return lmdb::get(t, meta, name, at) ? codec::reader::decode_u64be(at) : 0;
   }
   /// `keys_new`: the new level as `dspsync-ledger/1` kept it (a B-tree, prefix -> sequence). An
   /// open for writing moves it into the log; a read-only open reads it as it is. 0 when absent.
@@ -304,13 +303,17 @@ struct ledger_store::impl {
   /// (Re)builds the new level's table from the log as of `t`.
   void load_new_level(const lmdb::txn& t) {
     new_level = {};
+    insert_log_entries(t);
+    new_level_loaded = true;
+    new_level_stale = false;
+  }
+  /// Adds every entry of the log as of `t` to the table.
+  void insert_log_entries(const lmdb::txn& t) {
     lmdb::cursor c(t, keys_log);
     std::string_view k, v;
     for (bool more = c.get(k, v, MDB_FIRST); more; more = c.get(k, v, MDB_NEXT))
       ledger_detail::for_each_log_entry(
           k, v, [&](uint64_t seq, uint64_t prefix) { new_level.insert(prefix, seq); });
-    new_level_loaded = true;
-    new_level_stale = false;
   }
   /// Index entries in the log as of `t` (a scan of its values, a few thousand at most).
   uint64_t log_entries(const lmdb::txn& t) const {
@@ -518,11 +521,6 @@ struct ledger_store::impl {
   uint64_t pace(std::size_t added) const { return std::max<uint64_t>(index_slice_entries, 2 * added); }
   /// Least entries a slice moves (4,096 by default; tests set fewer to cross slices in a few pages).
   uint64_t index_slice_entries = ledger_store::default_index_slice_entries;
-  /// A `meta` number as of `t` (0 when absent).
-  uint64_t meta_u64(const lmdb::txn& t, std::string_view name) const {
-    std::string_view at;
-    return lmdb::get(t, meta, name, at) ? codec::reader::decode_u64be(at) : 0;
-  }
   // The merge pass: when the new level reaches `index_new_limit` entries, those entries (the
   // highest sequence among them is the pass's bound, `meta/index_merge_bound`) are copied into the
   // active middle tree a slice of the key space per commit (the next slice starts at
@@ -541,8 +539,8 @@ struct ledger_store::impl {
     const uint64_t bound = meta_u64(t, "index_merge_bound");
     return bound != 0 && seq <= bound && prefix < meta_u64(t, "index_merge");
   }
-  /// Starts a merge pass over the new level as it stands in `t`.
-  void start_merge_pass(const lmdb::txn& t) {
+  /// Starts a merge pass over the new level as it stands in `t`; returns its bound.
+  uint64_t start_merge_pass(const lmdb::txn& t) {
     if (log_entries(t) + log_pending.size() != new_level.size())
       throw lmdb::error("the key index's new level and its log disagree", MDB_CORRUPTED);
     merge_snapshot = new_level.sorted();
@@ -552,11 +550,12 @@ struct ledger_store::impl {
     lmdb::put(t, meta, "index_merge_bound", codec::u64_key(bound));
     lmdb::put(t, meta, "index_merge", codec::u64_key(0));
     lmdb::put(t, meta, "index_merge_copied", codec::u64_key(0));
+    return bound;
   }
-  /// Copies the next slice (of about `pace` entries) of the merge pass under way into the active
-  /// middle tree; the last one ends the pass.
-  void merge_slice(const lmdb::txn& t, uint64_t pace) {
-    const uint64_t bound = meta_u64(t, "index_merge_bound"), from = meta_u64(t, "index_merge");
+  /// Copies the next slice (of about `pace` entries) of the merge pass under way (bound `bound`)
+  /// into the active middle tree; the last one ends the pass. True while the pass goes on.
+  bool merge_slice(const lmdb::txn& t, uint64_t bound, uint64_t pace) {
+    const uint64_t from = meta_u64(t, "index_merge");
     uint64_t copied = meta_u64(t, "index_merge_copied");
     if (merge_snapshot_bound != bound) {
       merge_snapshot = new_level.sorted();
@@ -600,9 +599,10 @@ struct ledger_store::impl {
     if (!last) {
       lmdb::put(t, meta, "index_merge", codec::u64_key(to));
       lmdb::put(t, meta, "index_merge_copied", codec::u64_key(copied));
-      return;
+      return true;
     }
     end_merge_pass(t, bound);
+    return false;
   }
   /// Takes every entry up to `bound` (all copied) out of the new level's log and table.
   void end_merge_pass(const lmdb::txn& t, uint64_t bound) {
@@ -624,13 +624,7 @@ struct ledger_store::impl {
                       log_pending.end());
     // The table keeps what was added since the pass started: in the log, or pending.
     new_level.clear();  // keeps its array for the next fill
-    {
-      lmdb::cursor c(t, keys_log);
-      std::string_view k, v;
-      for (bool more = c.get(k, v, MDB_FIRST); more; more = c.get(k, v, MDB_NEXT))
-        ledger_detail::for_each_log_entry(
-            k, v, [&](uint64_t seq, uint64_t prefix) { new_level.insert(prefix, seq); });
-    }
+    insert_log_entries(t);
     for (const auto& [seq, prefix] : log_pending) new_level.insert(prefix, seq);
     new_level_changes.push_back({new_level_change::clear, 0, 0});
     for (const char* name : {"index_merge", "index_merge_bound", "index_merge_copied"})
@@ -676,15 +670,16 @@ struct ledger_store::impl {
     if (!levels_open) return;
     new_level_require();
     const uint64_t step = pace(log_pending.size());
-    if (meta_u64(t, "index_merge_bound") == 0 && new_level.size() >= index_new_limit) start_merge_pass(t);
-    if (meta_u64(t, "index_merge_bound") != 0) merge_slice(t, step);
+    uint64_t merge_bound = meta_u64(t, "index_merge_bound");
+    if (merge_bound == 0 && new_level.size() >= index_new_limit) merge_bound = start_merge_pass(t);
+    const bool merging = merge_bound != 0 && merge_slice(t, merge_bound, step);
     // A sweep pass starts when the middle level is full (and no merge pass is copying into the
     // tree it would swap out) and, once started, moves a slice per commit until it has gone round
     // the key space (the position is back at 0): the swept tree is then dropped whole, at the same
     // cost per key in the main level as the whole-level merge.
     const uint64_t position = sweep_position(t);
     if (position == 0) {
-      if (entries(t, mid_active) < index_mid_limit || meta_u64(t, "index_merge_bound") != 0) return;
+      if (entries(t, mid_active) < index_mid_limit || merging) return;
       // The full tree is swept from now on; the other one, emptied by the last pass, takes merges.
       if (mid_sweeping == 0 || entries(t, mid_sweeping) != 0)
         throw lmdb::error("the key index's middle level has no empty tree to take merges", MDB_CORRUPTED);
