@@ -111,12 +111,11 @@ child_measure spawn_and_wait(const std::vector<std::string>& args, const std::st
   }
   m.peak_anon_mib = static_cast<double>(anon_kib) / 1024.0;
   m.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  m.cpu_s = static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-            static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-  // The system part apart: on a virtual machine whose host backs guest memory lazily, the
+  // The system part apart too: on a virtual machine whose host backs guest memory lazily, the
   // kernel's copy of written pages into fresh page-cache pages varies from run to run by up to a
   // second per million records (docs/performance.md, "The machine").
-  m.sys_s = static_cast<double>(ru.ru_stime.tv_sec) + static_cast<double>(ru.ru_stime.tv_usec) / 1e6;
+  m.sys_s = bench::seconds(ru.ru_stime);
+  m.cpu_s = bench::seconds(ru.ru_utime) + m.sys_s;
   m.peak_rss_mib = static_cast<double>(ru.ru_maxrss) / 1024.0;
   return m;
 }
@@ -219,9 +218,8 @@ uint64_t records_in(const std::string& data_dir, const std::string& source) {
 
 void print_row(const char* who, uint64_t records, const child_result& r) {
   std::printf(
-      "%-16s %10llu records %8.2f s %10.0f records/s %8.2f CPU-s per 1M (%.2f system) %6.0f MiB peak RSS "
-      "(%.0f MiB "
-      "anon)\n",
+      "%-16s %10llu records %8.2f s %10.0f records/s %8.2f CPU-s per 1M (%.2f system) "
+      "%6.0f MiB peak RSS (%.0f MiB anon)\n",
       who, static_cast<unsigned long long>(records), r.wall_s, static_cast<double>(records) / r.wall_s,
       r.cpu_s / (static_cast<double>(records) / 1e6), r.sys_s / (static_cast<double>(records) / 1e6),
       r.peak_rss_mib, r.peak_anon_mib);

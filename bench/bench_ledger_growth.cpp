@@ -48,8 +48,7 @@ uint64_t bytes_written() {
 std::pair<double, double> thread_cpu() {
   rusage ru{};
   getrusage(RUSAGE_THREAD, &ru);
-  auto secs = [](const timeval& tv) { return static_cast<double>(tv.tv_sec) + tv.tv_usec / 1e6; };
-  return {secs(ru.ru_utime), secs(ru.ru_stime)};
+  return {bench::seconds(ru.ru_utime), bench::seconds(ru.ru_stime)};
 }
 
 }  // namespace

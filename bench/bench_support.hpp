@@ -4,6 +4,8 @@
 // from one replay server with an engine config that polls them, and mapping a recording's pages
 // into ledger batches outside the timing.
 
+#include <sys/time.h>
+
 #include <cstdio>
 #include <fstream>
 #include <functional>
@@ -32,6 +34,11 @@ inline long status_kib(const std::string& status_file, const char* field) {
   while (std::getline(in, line))
     if (line.rfind(key, 0) == 0) return std::stol(line.substr(key.size()));
   return -1;
+}
+
+/// A `timeval` (rusage's user and system times) in seconds.
+inline double seconds(const timeval& tv) {
+  return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) / 1e6;
 }
 
 /// `--name value` options (and `--name` flags) read into the variables they were declared with.
