@@ -31,7 +31,11 @@ namespace ledger_detail {
 
 /// The ledger's format. `dspsync-ledger/1` (the key index's new level a B-tree, `keys_new`) is
 /// still read, and moved to this format by an open for writing; earlier builds refuse this one.
-inline constexpr std::string_view format_tag = "dspsync-ledger/4";
+inline constexpr std::string_view format_tag = "dspsync-ledger/5";
+/// `dspsync-ledger/4`: a sweep pass copied the middle level into `keys` itself (no sorted runs).
+/// Read as it is; an open for writing moves the tag on, and a sweep under way then ends as it
+/// began, into `keys` (earlier builds would not look in the runs).
+inline constexpr std::string_view format_tag_v4 = "dspsync-ledger/4";
 /// `dspsync-ledger/3`: the new level moved into the middle one in one commit, so its log never
 /// held entries that were also in the middle level. Read as it is; an open for writing moves the
 /// tag on (earlier builds would not take a copied entry out of the middle level when restated).
@@ -205,7 +209,7 @@ struct ledger_store::impl {
   // log and the table (see "merge and sweep passes" below). The middle level is two B-trees, `keys_mid` and
   // `keys_mid_b`, which take turns (`meta/index_mid_roles`): the active one takes the merges; when
   // it reaches `index_mid_limit` the two swap and a pass starts that copies the full one into `keys`
-  // (the big level, and the whole index of ledgers written before the levels) one slice of the key
+  // (the main level: see "sorted runs" below) one slice of the key
   // space per commit, round the key space once (its position is `meta/index_sweep`, and the
   // entries not copied yet are counted in `meta/index_sweep_left`), each slice narrow enough that
   // the main level pages it dirties stay under `index_step_pages`; the last slice empties it whole
@@ -230,6 +234,80 @@ struct ledger_store::impl {
     return r[0] == 0 ? std::make_pair(keys_mid, keys_mid_b) : std::make_pair(keys_mid_b, keys_mid);
   }
   void read_mid_roles(const lmdb::txn& t) { std::tie(mid_active, mid_sweeping) = mid_roles(t); }
+  // --- the main level: sorted runs and `keys` ---
+  // A sweep pass writes the middle tree it empties as a sorted run: its entries under a new run
+  // number (`meta/index_run_next`), keyed (run, prefix) -> sequence, appended in key order
+  // (MDB_APPEND) to the end of the active runs tree, so the pages it writes are new ones at the
+  // tree's right edge, filled whole, and no page of an older run is touched. Two runs trees take
+  // turns (`keys_runs`, `keys_runs_b`; `meta/index_runs_roles`), each listing its runs in `meta`
+  // (`index_runs`, `index_runs_b`: run numbers, 8 bytes each). When the active one holds
+  // `index_runs_limit` runs (and no sweep is writing one) the two swap and a fold pass copies the
+  // full one's runs into `keys` a slice of the key space per commit (`meta/index_fold`, with the
+  // entries not copied yet counted in `meta/index_fold_left`), then empties it whole. `keys` is
+  // thus rewritten once per `index_runs_limit` sweeps instead of once per sweep. A key has one
+  // entry in the index as a whole; while a pass copies, an entry it copied is found alike where it
+  // was and where it went, and a restatement takes out both. `keys` alone is the whole index of
+  // ledgers written before the levels, and the main level of those written before the runs.
+  MDB_dbi keys_runs = 0, keys_runs_b = 0;
+  struct run_tree {
+    MDB_dbi dbi = 0;
+    /// Its runs' numbers, oldest first.
+    std::vector<uint64_t> runs;
+  };
+  /// The runs trees as of the current write transaction (`index_scope` reads them): the one sweeps
+  /// write to, and the one a fold pass is copying into `keys` (no runs listed when none is).
+  run_tree runs_active, runs_folding;
+  /// The run the sweep pass under way writes (0: none, or a sweep begun before the runs, which
+  /// copies into `keys` itself).
+  uint64_t sweep_run = 0;
+  uint64_t index_runs_limit = ledger_store::default_index_runs_limit;
+  /// Test hook: sweeps copy into `keys` as `dspsync-ledger/4` did.
+  bool sweep_into_keys = false;
+  static const char* runs_list_name(bool b) { return b ? "index_runs_b" : "index_runs"; }
+  /// The runs trees' roles and lists as `meta` has them in `t`.
+  std::pair<run_tree, run_tree> runs_roles(const lmdb::txn& t) const {
+    std::pair<run_tree, run_tree> out;
+    if (keys_runs == 0) return out;
+    std::string_view r;
+    const bool b_active = lmdb::get(t, meta, "index_runs_roles", r) && r.size() == 1 && r[0] == 1;
+    if (!r.empty() && (r.size() != 1 || (r[0] != 0 && r[0] != 1)))
+      throw lmdb::error("corrupt index_runs_roles", MDB_CORRUPTED);
+    auto read = [&](bool b) {
+      run_tree tree;
+      tree.dbi = b ? keys_runs_b : keys_runs;
+      std::string_view list;
+      if (lmdb::get(t, meta, runs_list_name(b), list)) {
+        if (list.size() % 8 != 0) throw lmdb::error("corrupt index run list", MDB_CORRUPTED);
+        for (std::size_t i = 0; i < list.size(); i += 8)
+          tree.runs.push_back(codec::reader::decode_u64be(list.substr(i, 8)));
+      }
+      return tree;
+    };
+    out.first = read(b_active);
+    out.second = read(!b_active);
+    return out;
+  }
+  void read_runs(const lmdb::txn& t) {
+    std::tie(runs_active, runs_folding) = runs_roles(t);
+    sweep_run = meta_u64(t, "index_sweep_run");
+  }
+  /// Writes `tree`'s run list to `meta` (none: removed).
+  void write_runs_list(const lmdb::txn& t, const run_tree& tree) {
+    const char* name = runs_list_name(tree.dbi == keys_runs_b);
+    if (tree.runs.empty()) {
+      lmdb::del(t, meta, name);
+      return;
+    }
+    std::string list;
+    for (uint64_t r : tree.runs) list += codec::u64_key(r);
+    lmdb::put(t, meta, name, list);
+  }
+  /// A runs tree's key: the run number, then the 8-byte prefix.
+  static std::string run_key(uint64_t run, std::string_view prefix) {
+    std::string k = codec::u64_key(run);
+    k += prefix;
+    return k;
+  }
   /// Where the sweep pass stands in `t` (0: no pass under way) and the entries it has left to copy.
   uint64_t sweep_position(const lmdb::txn& t) const { return meta_u64(t, "index_sweep"); }
   uint64_t sweep_left(const lmdb::txn& t) const { return meta_u64(t, "index_sweep_left"); }
@@ -266,7 +344,11 @@ struct ledger_store::impl {
     keys_log = open_optional(t, "keys_log", create);
     keys_new_v1 = open_optional(t, "keys_new", MDB_DUPSORT | MDB_DUPFIXED);
     keys_mid_b = open_optional(t, "keys_mid_b", create | MDB_DUPSORT | MDB_DUPFIXED);
+    keys_runs = open_optional(t, "keys_runs", create | MDB_DUPSORT | MDB_DUPFIXED);
+    keys_runs_b = open_optional(t, "keys_runs_b", create | MDB_DUPSORT | MDB_DUPFIXED);
+    if (keys_runs != 0 && keys_runs_b == 0) throw lmdb::error("keys_runs_b is missing", MDB_CORRUPTED);
     read_mid_roles(t);
+    read_runs(t);
     if (create == 0) return;
     std::string_view roles;
     if (!lmdb::get(t, meta, "index_mid_roles", roles)) {
@@ -445,7 +527,10 @@ struct ledger_store::impl {
     index_scope(impl& s, const lmdb::txn& t) : s_(s), lock_(s.new_level_mutex) {
       s_.new_level_changes.clear();
       s_.log_pending.clear();
-      if (s_.levels_open) s_.read_mid_roles(t);      // a transaction that swapped them may have failed
+      if (s_.levels_open) {  // a transaction that swapped them may have failed
+        s_.read_mid_roles(t);
+        s_.read_runs(t);
+      }
       if (s_.new_level_stale) s_.load_new_level(t);  // `t` has written nothing: the log as committed
     }
     ~index_scope() {
@@ -501,16 +586,31 @@ struct ledger_store::impl {
       }
       if (lmdb::del(t, mid_active, prefix, &seq_key)) return;
       if (mid_sweeping != 0 && lmdb::del(t, mid_sweeping, prefix, &seq_key)) {
-        // Copied to the main level already (behind the pass's position), or still to copy.
-        if (!lmdb::del(t, keys, prefix, &seq_key)) {
-          const uint64_t left = sweep_left(t);
-          if (left == 0) throw lmdb::error("the key index's sweep count is off", MDB_CORRUPTED);
-          lmdb::put(t, meta, "index_sweep_left", codec::u64_key(left - 1));
-        }
+        // Copied to the main level already (behind the pass's position: into its run, or into
+        // `keys` for a sweep begun before the runs), or still to copy.
+        const bool copied = sweep_run != 0
+                                ? lmdb::del(t, runs_active.dbi, run_key(sweep_run, prefix), &seq_key)
+                                : lmdb::del(t, keys, prefix, &seq_key);
+        if (!copied) count_down(t, "index_sweep_left", "sweep");
         return;
       }
+      for (uint64_t run : runs_active.runs)
+        if (lmdb::del(t, runs_active.dbi, run_key(run, prefix), &seq_key)) return;
+      for (uint64_t run : runs_folding.runs)
+        if (lmdb::del(t, runs_folding.dbi, run_key(run, prefix), &seq_key)) {
+          // Copied to `keys` already by the fold pass under way, or still to copy.
+          if (!lmdb::del(t, keys, prefix, &seq_key)) count_down(t, "index_fold_left", "fold");
+          return;
+        }
     }
     lmdb::del(t, keys, prefix, &seq_key);
+  }
+  /// Takes one off the `meta` count `name` of pass `pass`.
+  void count_down(const lmdb::txn& t, const char* name, const char* pass) {
+    const uint64_t left = meta_u64(t, name);
+    if (left == 0)
+      throw lmdb::error((std::string("the key index's ") + pass + " count is off").c_str(), MDB_CORRUPTED);
+    lmdb::put(t, meta, name, codec::u64_key(left - 1));
   }
   // --- merge and sweep passes ---
   // Both moves between levels run a slice of the key space per commit, paced by what the commit
@@ -633,15 +733,19 @@ struct ledger_store::impl {
     merge_snapshot_bound = 0;
   }
   /// Copies the entries of the middle tree being swept in the slice of the key space starting at
-  /// `from` into `keys`, and advances the sweep past it; the last slice empties that tree and
-  /// puts the position back at the start. Slices hold about `pace` entries of the tree, and cover
-  /// at most `index_step_pages` main-level pages and a tenth of the key space.
-  void sweep_slice(const lmdb::txn& t, uint64_t from, uint64_t pace) {
-    MDB_stat st{};
-    lmdb::check(mdb_stat(t.get(), keys, &st), "mdb_stat");
-    const uint64_t slices =
-        std::max({uint64_t{10}, st.ms_leaf_pages / std::max<uint64_t>(1, index_step_pages) + 1,
-                  entries(t, mid_sweeping) / std::max<uint64_t>(1, pace)});
+  /// `from` into the pass's run (or, for a sweep begun before the runs, into `keys`), and advances
+  /// the sweep past it; the last slice empties that tree, lists the run and puts the position back
+  /// at the start. Slices hold about `pace` entries of the tree and cover a tenth of the key space
+  /// at most (and, into `keys`, at most `index_step_pages` of its pages). True while the pass goes on.
+  bool sweep_slice(const lmdb::txn& t, uint64_t from, uint64_t pace) {
+    uint64_t main_pages = 0;  // a run's pages are all new: only `keys` has pages a slice rewrites
+    if (sweep_run == 0) {
+      MDB_stat st{};
+      lmdb::check(mdb_stat(t.get(), keys, &st), "mdb_stat");
+      main_pages = st.ms_leaf_pages;
+    }
+    const uint64_t slices = std::max({uint64_t{10}, main_pages / std::max<uint64_t>(1, index_step_pages) + 1,
+                                      entries(t, mid_sweeping) / std::max<uint64_t>(1, pace)});
     const uint64_t width = UINT64_MAX / slices;
     const bool last = from >= UINT64_MAX - width;  // this slice reaches the end of the key space
     const uint64_t to =
@@ -649,20 +753,127 @@ struct ledger_store::impl {
     uint64_t copied = 0;
     {
       lmdb::cursor c(t, mid_sweeping);
-      lmdb::cursor w(t, keys);
+      lmdb::cursor w(t, sweep_run != 0 ? runs_active.dbi : keys);
       const std::string start = codec::u64_key(from);
       std::string_view k = start, v;
+      uint64_t prev = 0;
       for (bool more = c.seek(k, v, MDB_SET_RANGE); more; more = c.get(k, v, MDB_NEXT)) {
-        if (!last && codec::reader::decode_u64be(k) >= to) break;
-        w.put(k, v);
+        const uint64_t prefix = codec::reader::decode_u64be(k);
+        if (!last && prefix >= to) break;
+        if (sweep_run != 0) {
+          // The run is the tree's newest and its keys come in order: each goes at the tree's end.
+          w.put(run_key(sweep_run, k), v, copied != 0 && prefix == prev ? MDB_APPENDDUP : MDB_APPEND);
+          prev = prefix;
+        } else {
+          w.put(k, v);
+        }
         ++copied;
       }
     }
-    if (last) lmdb::check(mdb_drop(t.get(), mid_sweeping, 0), "mdb_drop (index sweep)");
     const uint64_t left = sweep_left(t);
     if (left < copied) throw lmdb::error("the key index's sweep count is off", MDB_CORRUPTED);
-    lmdb::put(t, meta, "index_sweep_left", codec::u64_key(last ? 0 : left - copied));
-    lmdb::put(t, meta, "index_sweep", codec::u64_key(last ? 0 : to));
+    if (!last) {
+      lmdb::put(t, meta, "index_sweep_left", codec::u64_key(left - copied));
+      lmdb::put(t, meta, "index_sweep", codec::u64_key(to));
+      return true;
+    }
+    lmdb::check(mdb_drop(t.get(), mid_sweeping, 0), "mdb_drop (index sweep)");
+    for (const char* name : {"index_sweep", "index_sweep_left", "index_sweep_run"}) lmdb::del(t, meta, name);
+    if (sweep_run != 0) {
+      runs_active.runs.push_back(sweep_run);
+      write_runs_list(t, runs_active);
+      sweep_run = 0;
+    }
+    return false;
+  }
+  /// The sweep pass's part of a commit: starts one when the middle level is full (and no merge
+  /// pass is copying into the tree it would swap out) and moves a slice of the one under way. True
+  /// while a pass goes on after this commit.
+  bool sweep_step(const lmdb::txn& t, bool merging, uint64_t pace) {
+    const uint64_t position = sweep_position(t);
+    if (position == 0) {
+      if (entries(t, mid_active) < index_mid_limit || merging) return false;
+      // The full tree is swept from now on; the other one, emptied by the last pass, takes merges.
+      if (mid_sweeping == 0 || entries(t, mid_sweeping) != 0)
+        throw lmdb::error("the key index's middle level has no empty tree to take merges", MDB_CORRUPTED);
+      std::swap(mid_active, mid_sweeping);
+      lmdb::put(t, meta, "index_mid_roles", std::string(1, mid_active == keys_mid ? 0 : 1));
+      lmdb::put(t, meta, "index_sweep_left", codec::u64_key(entries(t, mid_sweeping)));
+      if (keys_runs != 0 && !sweep_into_keys) {
+        sweep_run = meta_u64(t, "index_run_last") + 1;
+        lmdb::put(t, meta, "index_run_last", codec::u64_key(sweep_run));
+        lmdb::put(t, meta, "index_sweep_run", codec::u64_key(sweep_run));
+      }
+    }
+    return sweep_slice(t, position, pace);
+  }
+  /// The fold pass's part of a commit: starts one when the active runs tree holds
+  /// `index_runs_limit` runs and no sweep is writing one (the trees swap), and copies a slice of
+  /// the key space of the folding tree's runs into `keys`, in key order; the last slice empties
+  /// that tree. Slices are as wide as a sweep's into `keys` would be.
+  void fold_step(const lmdb::txn& t, bool sweeping, uint64_t pace) {
+    if (keys_runs == 0) return;
+    if (runs_folding.runs.empty()) {
+      if (sweeping || runs_active.runs.size() < index_runs_limit) return;
+      if (entries(t, runs_folding.dbi) != 0)
+        throw lmdb::error("the key index's runs tree to take sweeps is not empty", MDB_CORRUPTED);
+      std::swap(runs_active, runs_folding);
+      lmdb::put(t, meta, "index_runs_roles", std::string(1, runs_active.dbi == keys_runs_b ? 1 : 0));
+      write_runs_list(t, runs_active);
+      write_runs_list(t, runs_folding);
+      lmdb::put(t, meta, "index_fold_left", codec::u64_key(entries(t, runs_folding.dbi)));
+    }
+    const uint64_t from = meta_u64(t, "index_fold");
+    MDB_stat st{};
+    lmdb::check(mdb_stat(t.get(), keys, &st), "mdb_stat");
+    const uint64_t slices =
+        std::max({uint64_t{10}, st.ms_leaf_pages / std::max<uint64_t>(1, index_step_pages) + 1,
+                  entries(t, runs_folding.dbi) / std::max<uint64_t>(1, pace)});
+    const uint64_t width = UINT64_MAX / slices;
+    const bool last = from >= UINT64_MAX - width;  // this slice reaches the end of the key space
+    const uint64_t to = last ? UINT64_MAX : from + width;
+    std::vector<std::pair<uint64_t, uint64_t>> moving;  // (prefix, sequence)
+    {
+      lmdb::cursor c(t, runs_folding.dbi);
+      for (uint64_t run : runs_folding.runs) {
+        const std::string start = run_key(run, codec::u64_key(from));
+        std::string_view k = start, v;
+        for (bool more = c.seek(k, v, MDB_SET_RANGE); more; more = c.get(k, v, MDB_NEXT)) {
+          if (k.size() != 16 || v.size() != 8) throw lmdb::error("corrupt index run entry", MDB_CORRUPTED);
+          if (codec::reader::decode_u64be(k.substr(0, 8)) != run) break;
+          const uint64_t prefix = codec::reader::decode_u64be(k.substr(8));
+          if (!last && prefix >= to) break;
+          moving.emplace_back(prefix, codec::reader::decode_u64be(v));
+        }
+      }
+    }
+    std::sort(moving.begin(), moving.end());
+    {
+      // Into an empty `keys` (the usual case for a ledger begun with the runs, at the first fold)
+      // and then above what the slices before put there, entries are appended.
+      lmdb::cursor w(t, keys);
+      std::string_view k, v;
+      const bool above = !moving.empty() &&
+                         (!w.get(k, v, MDB_LAST) || codec::reader::decode_u64be(k) < moving.front().first);
+      for (std::size_t i = 0; i < moving.size(); ++i) {
+        const unsigned flags = !above                                             ? 0u
+                               : i != 0 && moving[i].first == moving[i - 1].first ? MDB_APPENDDUP
+                                                                                  : MDB_APPEND;
+        w.put(codec::u64_key(moving[i].first), codec::u64_key(moving[i].second), flags);
+      }
+    }
+    const uint64_t left = meta_u64(t, "index_fold_left");
+    if (left < moving.size()) throw lmdb::error("the key index's fold count is off", MDB_CORRUPTED);
+    if (!last) {
+      lmdb::put(t, meta, "index_fold_left", codec::u64_key(left - moving.size()));
+      lmdb::put(t, meta, "index_fold", codec::u64_key(to));
+      return;
+    }
+    if (left != moving.size()) throw lmdb::error("the key index's fold count is off", MDB_CORRUPTED);
+    lmdb::check(mdb_drop(t.get(), runs_folding.dbi, 0), "mdb_drop (index fold)");
+    runs_folding.runs.clear();
+    write_runs_list(t, runs_folding);
+    for (const char* name : {"index_fold", "index_fold_left"}) lmdb::del(t, meta, name);
   }
   /// Moves a slice of each pass under way (starting the passes whose levels reached their limits);
   /// called before a write transaction commits.
@@ -673,21 +884,8 @@ struct ledger_store::impl {
     uint64_t merge_bound = meta_u64(t, "index_merge_bound");
     if (merge_bound == 0 && new_level.size() >= index_new_limit) merge_bound = start_merge_pass(t);
     const bool merging = merge_bound != 0 && merge_slice(t, merge_bound, step);
-    // A sweep pass starts when the middle level is full (and no merge pass is copying into the
-    // tree it would swap out) and, once started, moves a slice per commit until it has gone round
-    // the key space (the position is back at 0): the swept tree is then dropped whole, at the same
-    // cost per key in the main level as the whole-level merge.
-    const uint64_t position = sweep_position(t);
-    if (position == 0) {
-      if (entries(t, mid_active) < index_mid_limit || merging) return;
-      // The full tree is swept from now on; the other one, emptied by the last pass, takes merges.
-      if (mid_sweeping == 0 || entries(t, mid_sweeping) != 0)
-        throw lmdb::error("the key index's middle level has no empty tree to take merges", MDB_CORRUPTED);
-      std::swap(mid_active, mid_sweeping);
-      lmdb::put(t, meta, "index_mid_roles", std::string(1, mid_active == keys_mid ? 0 : 1));
-      lmdb::put(t, meta, "index_sweep_left", codec::u64_key(entries(t, mid_sweeping)));
-    }
-    sweep_slice(t, position, step);
+    const bool sweeping = sweep_step(t, merging, step);
+    fold_step(t, sweeping, step);
   }
   int lock_fd = -1;
   /// Record commits' durations (`commit_durations`): written by the committing thread, read by
@@ -815,19 +1013,24 @@ struct ledger_store::impl {
 
   /// Entries in the older levels as of `t` (those copied by a pass under way counted twice).
   uint64_t older_entries(const lmdb::txn& t) const {
-    return entries(t, keys_mid) + (keys_mid_b != 0 ? entries(t, keys_mid_b) : 0) + entries(t, keys);
+    uint64_t n = entries(t, keys);
+    for (MDB_dbi level : {keys_mid, keys_mid_b, keys_runs, keys_runs_b})
+      if (level != 0) n += entries(t, level);
+    return n;
   }
   /// A filter of the prefixes in the middle trees and `keys` as of `t`, or nothing if `stop` was
   /// raised.
   std::optional<prefix_filter> scan_older_levels(const lmdb::txn& t, const std::atomic<bool>* stop) const {
     prefix_filter f(std::max(filter_min_capacity, 2 * older_entries(t)));
     uint64_t seen = 0;
-    for (MDB_dbi level : {keys_mid, keys_mid_b, keys}) {
+    for (MDB_dbi level : {keys_mid, keys_mid_b, keys, keys_runs, keys_runs_b}) {
       if (level == 0) continue;
+      // A runs tree's keys are (run, prefix); the others' are the prefix.
+      const std::size_t at = level == keys_runs || level == keys_runs_b ? 8 : 0;
       lmdb::cursor c(t, level);
       std::string_view k, v;
       for (bool more = c.get(k, v, MDB_FIRST); more; more = c.get(k, v, MDB_NEXT_NODUP)) {
-        f.add(codec::reader::decode_u64be(k));
+        f.add(codec::reader::decode_u64be(k.substr(at)));
         if (stop != nullptr && (++seen & 4095) == 0 && stop->load(std::memory_order_relaxed))
           return std::nullopt;
       }
@@ -931,6 +1134,17 @@ struct ledger_store::impl {
     std::optional<lmdb::cursor> swept;
     if (mid_sweeping != 0) swept.emplace(t, mid_sweeping);
     lmdb::cursor main(t, keys);
+    std::optional<lmdb::cursor> runs, folding;
+    if (!runs_active.runs.empty()) runs.emplace(t, runs_active.dbi);
+    if (!runs_folding.runs.empty()) folding.emplace(t, runs_folding.dbi);
+    const auto in_runs = [](std::optional<lmdb::cursor>& c, const run_tree& tree, const std::string& bytes) {
+      for (auto run = tree.runs.rbegin(); c && run != tree.runs.rend(); ++run) {
+        const std::string key = run_key(*run, bytes);
+        std::string_view k = key, v;
+        if (c->seek(k, v, MDB_SET_KEY)) return true;
+      }
+      return false;
+    };
     out.absent.reserve(prefixes.size());
     for (uint64_t p : prefixes) {
       if (older_filter && !older_filter->may_contain(p)) {
@@ -942,6 +1156,7 @@ struct ledger_store::impl {
       if (mid.seek(k, v, MDB_SET_KEY)) continue;
       k = bytes;
       if (swept && swept->seek(k, v, MDB_SET_KEY)) continue;
+      if (in_runs(runs, runs_active, bytes) || in_runs(folding, runs_folding, bytes)) continue;
       k = bytes;
       if (!main.seek(k, v, MDB_SET_KEY)) out.absent.push_back(p);
     }
@@ -956,11 +1171,15 @@ struct ledger_store::impl {
     if (record_codec::key_of(rec) == ledger_detail::key_bytes(key)) return std::make_pair(seq, rec);
     return std::nullopt;
   }
-  /// The latest version of `key` that the B-tree level `level` (prefix -> sequences) indexes.
+  /// The latest version of `key` that the B-tree level `level` (prefix -> sequences) indexes, or
+  /// its run `run` when it is a runs tree.
   std::optional<std::pair<uint64_t, std::string_view>> find_in_level(const lmdb::txn& t, MDB_dbi level,
-                                                                     const record_key& key) const {
+                                                                     const record_key& key,
+                                                                     std::optional<uint64_t> run = {}) const {
     lmdb::cursor c(t, level);
-    std::string_view k = ledger_detail::key_bytes(key).substr(0, 8);
+    const std::string_view prefix = ledger_detail::key_bytes(key).substr(0, 8);
+    const std::string in_run = run ? run_key(*run, prefix) : std::string();
+    std::string_view k = run ? std::string_view(in_run) : prefix;
     std::string_view v;
     if (!c.seek(k, v, MDB_SET_KEY)) return std::nullopt;
     do {
@@ -984,8 +1203,17 @@ struct ledger_store::impl {
       if (auto found = find_in_level(t, mid_active, key)) return found;
       if (mid_sweeping != 0)
         if (auto found = find_in_level(t, mid_sweeping, key)) return found;
+      if (auto found = find_in_runs(t, runs_active, key)) return found;
+      if (auto found = find_in_runs(t, runs_folding, key)) return found;
     }
     return find_in_level(t, keys, key);
+  }
+  /// The latest version of `key` in the runs of `tree`, newest first.
+  std::optional<std::pair<uint64_t, std::string_view>> find_in_runs(const lmdb::txn& t, const run_tree& tree,
+                                                                    const record_key& key) const {
+    for (auto run = tree.runs.rbegin(); run != tree.runs.rend(); ++run)
+      if (auto found = find_in_level(t, tree.dbi, key, *run)) return found;
+    return std::nullopt;
   }
   /// The same in any transaction, without the table (a read-only open, or a reader beside the
   /// writer): the new level's log is scanned from its newest entry (at most `index_new_limit`).
@@ -1013,6 +1241,9 @@ struct ledger_store::impl {
       if (auto found = find_in_level(t, active, key)) return found;
       if (sweeping != 0)
         if (auto found = find_in_level(t, sweeping, key)) return found;
+      const auto [runs, folding] = runs_roles(t);
+      if (auto found = find_in_runs(t, runs, key)) return found;
+      if (auto found = find_in_runs(t, folding, key)) return found;
     }
     return find_in_level(t, keys, key);
   }

@@ -60,13 +60,13 @@ expected<std::unique_ptr<ledger_store>> ledger_store::open(const ledger_options&
     p->meta = lmdb::open_db(t, "meta", create);
     std::string_view fmt;
     bool has_format = lmdb::get(t, p->meta, "format", fmt);
-    if (has_format && fmt != format_tag && fmt != format_tag_v3 && fmt != format_tag_v2 &&
-        fmt != format_tag_v1)
+    if (has_format && fmt != format_tag && fmt != format_tag_v4 && fmt != format_tag_v3 &&
+        fmt != format_tag_v2 && fmt != format_tag_v1)
       return failure{ec::storage_failure, "data_dir \"" + dir + "\": holds \"" + std::string(fmt) +
                                               "\", not a " + std::string(format_tag) + " ledger"};
     // A `dspsync-ledger/1` ledger opened for writing is moved to this format by `open_levels`; a
-    // `/2` or `/3` one needs nothing moved (its log entries are read as they are, and it has no
-    // merge pass under way).
+    // `/2`, `/3` or `/4` one needs nothing moved (its log entries are read as they are, it has no
+    // merge pass under way, and a sweep under way goes on into `keys` as it began).
     if (has_format && fmt != format_tag && !opts.read_only) lmdb::put(t, p->meta, "format", format_tag);
     if (!has_format) {
       // A fresh environment must be empty of other databases, or it belongs to someone else.
@@ -121,6 +121,12 @@ commit_timings ledger_store::commit_durations() const {
 void ledger_store::set_index_slice_entries(uint64_t entries) {
   impl_->index_slice_entries = std::max<uint64_t>(1, entries);
 }
+
+void ledger_store::set_index_runs_limit(uint64_t runs) {
+  impl_->index_runs_limit = std::max<uint64_t>(1, runs);
+}
+
+void ledger_store::set_index_sweep_into_keys(bool into_keys) { impl_->sweep_into_keys = into_keys; }
 
 uint64_t ledger_store::index_filter_builds() const { return impl_->filter_builds; }
 
@@ -597,6 +603,12 @@ expected<ledger_stats> ledger_store::stats() const {
     out.audit_entries = entries(impl_->audit);
     out.index_main = entries(impl_->keys);
     if (impl_->levels_open) {
+      // The active runs tree, and what a fold pass under way has not copied to `keys` yet.
+      if (impl_->keys_runs != 0) {
+        const auto [active, folding] = impl_->runs_roles(t);
+        out.index_main += entries(active.dbi) + impl_->meta_u64(t, "index_fold_left");
+        out.index_runs = active.runs.size() + folding.runs.size();
+      }
       // Entries a merge pass under way copied to the middle level count there only.
       out.index_new = (impl_->keys_log != 0 ? impl_->log_entries(t) : 0) +
                       (impl_->keys_new_v1 != 0 ? entries(impl_->keys_new_v1) : 0) -

@@ -93,6 +93,9 @@ struct ledger_stats {
   /// Entries of the key index by level (new keys, the middle level, the main one): one per stored
   /// key, in exactly one level.
   uint64_t index_new = 0, index_mid = 0, index_main = 0;
+  /// Sorted runs in the main level (those of a fold pass under way included; not the one a sweep
+  /// pass under way is writing).
+  uint64_t index_runs = 0;
 };
 
 /// How long the ledger's record commits took (`ledger_store::commit`, successful ones): the whole
@@ -248,6 +251,8 @@ class ledger_store {
   /// Least entries one commit's slice of a merge or sweep pass moves (more when the commit adds
   /// more: twice what it adds).
   static constexpr uint64_t default_index_slice_entries = 4096;
+  /// Sorted runs the main level gathers before a fold pass copies them into its B-tree.
+  static constexpr uint64_t default_index_runs_limit = 8;
   /// Test hook: those four, so that tests cross every merge and filter rebuild with a few thousand
   /// records (and benchmarks try other sizes). Set it while nothing writes and no filter build
   /// runs (`wait_index_filter`).
@@ -257,6 +262,12 @@ class ledger_store {
   /// Test hook: the least entries a slice of a merge or sweep pass moves, so that tests cross
   /// passes of many slices with a few pages. Set it while nothing writes.
   void set_index_slice_entries(uint64_t entries);
+  /// Test hook: the sorted runs at which a fold pass starts (benchmarks try other counts). Set it
+  /// while nothing writes.
+  void set_index_runs_limit(uint64_t runs);
+  /// Test hook: sweeps begun from now on copy into the main level's B-tree as
+  /// `dspsync-ledger/4` did, so tests make such a ledger. Set it while nothing writes.
+  void set_index_sweep_into_keys(bool into_keys);
   /// Test hook: how many times a filter of the key index's older levels was installed (built after
   /// the first commit, then each time it filled). Read it while nothing writes.
   uint64_t index_filter_builds() const;

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "domain/idempotency.hpp"
+#include "storage/codec.hpp"
 #include "storage/lmdb.hpp"
 
 namespace dspsync {
@@ -172,6 +173,10 @@ class page_chain {
     auto o = commit_one(store, make_batch("s", cursor, next, records));
     cursor = next;
     return o;
+  }
+  /// The next page, not committed: `commit` of the same records makes the same page again.
+  ingest_batch next(const std::vector<keyed_record>& records) const {
+    return make_batch("s", cursor, prefix + std::to_string(page + 1), records);
   }
 
  private:
@@ -1086,6 +1091,164 @@ TEST(ledger_store, a_failed_commit_in_a_merge_pass_leaves_the_pass_where_it_was)
   expect_latest(*store, all);
 }
 
+/// Entries of the named database `name` in the ledger at `dir` (closed).
+uint64_t entries_in(const std::string& dir, const char* name) {
+  auto env = lmdb::env::open(dir, 64u << 20, 32, MDB_RDONLY);
+  auto t = lmdb::txn::begin(env, true);
+  MDB_stat st{};
+  lmdb::check(mdb_stat(t.get(), lmdb::open_db(t, name, 0), &st), "mdb_stat");
+  return static_cast<uint64_t>(st.ms_entries);
+}
+
+/// A `meta` number of the ledger at `dir` (closed); 0 when absent.
+uint64_t meta_number(const std::string& dir, const char* name) {
+  auto env = lmdb::env::open(dir, 64u << 20, 32, MDB_RDONLY);
+  auto t = lmdb::txn::begin(env, true);
+  std::string_view v;
+  if (!lmdb::get(t, lmdb::open_db(t, "meta", 0), name, v)) return 0;
+  return codec::reader::decode_u64be(v);
+}
+
+TEST(ledger_store, the_main_level_gathers_sorted_runs_and_folds_them_into_its_tree_a_slice_at_a_time) {
+  // Each sweep writes the middle tree it empties as a sorted run; once three runs are gathered
+  // the runs trees swap and a fold pass copies the full one into the main B-tree a slice per
+  // commit, while sweeps go on writing runs into the other. Meanwhile keys are added, restated
+  // wherever their entry is (a run, a run being folded, copied or not yet, the main tree) and
+  // repeated, every fifth commit fails once, and the ledger is reopened: every count says one
+  // entry per key, a failed commit changes none, and every key's latest version is found.
+  scratch_dir dir;
+  bool fail = false;
+  auto setup = [&fail](ledger_store& s) {
+    s.set_index_limits(20, 40, 1);
+    s.set_index_slice_entries(4);
+    s.set_index_runs_limit(3);
+    s.set_commit_fault([&fail] { return fail ? EIO : MDB_SUCCESS; });
+  };
+  auto store = open_store(dir.path());
+  ASSERT_TRUE(store);
+  setup(*store);
+  auto all = numbered_records("USRC1798", 1000, 900, "r", 2);
+  page_chain pages("r");
+  std::size_t committed = 0;
+  uint64_t most_runs = 0, runs_before = 0;
+  int failures = 0, folds = 0;
+  for (std::size_t i = 0; committed < all.size(); ++i) {
+    auto records = slice(all, committed, 4);
+    if (committed >= 100 && i % 2 == 0) {
+      const std::size_t j = (i * 17) % (committed - 40);
+      all[j].record.units += 10;
+      records.push_back(all[j]);
+    }
+    if (i % 5 == 3) {
+      const auto before = stats_of(*store);
+      const auto page = pages.next(records);
+      fail = true;
+      ASSERT_FALSE(store->commit({&page}));
+      fail = false;
+      ++failures;
+      const auto after = stats_of(*store);
+      ASSERT_EQ(after.index_new, before.index_new);
+      ASSERT_EQ(after.index_mid, before.index_mid);
+      ASSERT_EQ(after.index_main, before.index_main);
+      ASSERT_EQ(after.index_runs, before.index_runs);
+      ASSERT_EQ(after.record_versions, before.record_versions);
+    }
+    const auto o = pages.commit(*store, records);
+    ASSERT_EQ(o.inserted, 4u);
+    ASSERT_EQ(o.restatements, records.size() - 4);
+    committed += 4;
+    const auto st = stats_of(*store);
+    ASSERT_EQ(st.index_new + st.index_mid + st.index_main, committed);  // one entry per key, always
+    most_runs = std::max(most_runs, st.index_runs);
+    if (st.index_runs < runs_before) ++folds;
+    runs_before = st.index_runs;
+    if (committed == 500) {
+      // Reopened, read-only then for writing: the passes go on from where the last commit left them.
+      store.reset();
+      auto ro = open_store(dir.path(), true);
+      ASSERT_TRUE(ro);
+      expect_latest(*ro, slice(all, 0, committed));
+      ro.reset();
+      store = open_store(dir.path());
+      ASSERT_TRUE(store);
+      setup(*store);
+      const auto again = stats_of(*store);
+      EXPECT_EQ(again.index_new + again.index_mid + again.index_main, committed);
+      EXPECT_EQ(again.index_runs, st.index_runs);
+    }
+  }
+  EXPECT_GT(failures, 40);
+  EXPECT_GE(folds, 3);
+  EXPECT_GE(most_runs, 3u);
+  EXPECT_LE(most_runs, 8u);  // runs never pile up: folds keep pace with the sweeps
+  expect_latest_then_repeats_are_duplicates(store, dir.path(), pages, all);
+  EXPECT_GT(entries_in(dir.path(), "keys"), 300u);  // the folds filled the main tree
+}
+
+TEST(ledger_store, a_sweep_begun_by_the_fourth_format_ends_in_the_main_tree_and_later_ones_write_runs) {
+  // `dspsync-ledger/4` swept the middle level into the main B-tree itself. A ledger of that format
+  // with a sweep under way is opened by this build: the sweep goes on into the main tree (the
+  // entries it copied are there), restatements of copied and uncopied keys leave one entry each,
+  // and the sweeps after it write sorted runs.
+  scratch_dir dir;
+  auto setup = [](ledger_store& s) {
+    s.set_index_limits(20, 60, 1);
+    s.set_index_slice_entries(4);
+  };
+  auto all = numbered_records("USRC1799", 1000, 500, "f", 2);
+  page_chain pages("f");
+  std::size_t committed = 0;
+  auto check_counts = [&](ledger_store& s) {
+    const auto st = stats_of(s);
+    ASSERT_EQ(st.index_new + st.index_mid + st.index_main, committed);
+  };
+  uint64_t not_copied = 0;  // an upper bound of what the old sweep had left
+  // Commit (reopening for each page) until a sweep has copied some of the middle tree into `keys`
+  // and has more to copy.
+  do {
+    auto store = open_store(dir.path());
+    ASSERT_TRUE(store);
+    setup(*store);
+    store->set_index_sweep_into_keys(true);
+    pages.commit(*store, slice(all, committed, 4));
+    committed += 4;
+    check_counts(*store);
+    const auto st = stats_of(*store);
+    EXPECT_EQ(st.index_runs, 0u);
+    not_copied = st.index_mid;
+  } while (committed < 300 && meta_number(dir.path(), "index_sweep") == 0);
+  ASSERT_NE(meta_number(dir.path(), "index_sweep"), 0u);  // a sweep is under way
+  ASSERT_EQ(meta_number(dir.path(), "index_sweep_run"), 0u);
+  const uint64_t in_keys = entries_in(dir.path(), "keys");
+  ASSERT_GT(in_keys, 0u);
+  {
+    auto env = lmdb::env::open(dir.path(), 64u << 20, 32, 0);
+    auto t = lmdb::txn::begin(env, false);
+    lmdb::put(t, lmdb::open_db(t, "meta", 0), "format", "dspsync-ledger/4");
+    t.commit();
+  }
+  auto store = open_store(dir.path());
+  ASSERT_TRUE(store);
+  setup(*store);
+  for (std::size_t i = 0; committed < all.size(); ++i) {
+    auto records = slice(all, committed, 4);
+    // Restate the oldest keys first: those the old sweep copied, or has still to copy.
+    if (i % 2 == 0) {
+      const std::size_t j = (i * 5) % 120;
+      all[j].record.units += 7;
+      records.push_back(all[j]);
+    }
+    const auto o = pages.commit(*store, records);
+    ASSERT_EQ(o.restatements, records.size() - 4);
+    committed += 4;
+    check_counts(*store);
+  }
+  EXPECT_GT(stats_of(*store).index_runs, 0u);  // later sweeps wrote runs
+  expect_latest_then_repeats_are_duplicates(store, dir.path(), pages, all);
+  EXPECT_LE(entries_in(dir.path(), "keys"), in_keys + not_copied);  // the old sweep ended there; no later one
+  EXPECT_GT(entries_in(dir.path(), "keys_runs"), 0u);
+}
+
 TEST(ledger_store, every_successful_commit_is_timed_whole_and_its_durable_write_apart) {
   // The durations behind /metrics' ledger histograms: one observation per successful record
   // commit (a group of pages counts once), none for a failed one; the durable write is a part of
@@ -1118,7 +1281,7 @@ TEST(ledger_store, every_successful_commit_is_timed_whole_and_its_durable_write_
 
 TEST(ledger_store, a_ledger_of_the_third_format_is_moved_on_when_written) {
   // `dspsync-ledger/3` moved the new level in one commit, so it never has a merge pass under way:
-  // it is read as it is, and an open for writing stamps it `/4`.
+  // it is read as it is, and an open for writing stamps it `/5`.
   scratch_dir dir;
   auto all = numbered_records("USRC1797", 1000, 30, "y", 2);
   {
@@ -1150,7 +1313,7 @@ TEST(ledger_store, a_ledger_of_the_third_format_is_moved_on_when_written) {
   ASSERT_TRUE(store);
   expect_latest(*store, all);
   store.reset();
-  EXPECT_EQ(format(), "dspsync-ledger/4");
+  EXPECT_EQ(format(), "dspsync-ledger/5");
 }
 
 TEST(ledger_store, a_merge_into_an_empty_middle_tree_appends_keys_that_share_a_prefix) {
@@ -1505,13 +1668,13 @@ TEST(ledger_store, a_ledger_of_the_second_format_is_read_as_it_is_and_restated_i
   auto t = lmdb::txn::begin(env, true);
   std::string_view fmt;
   ASSERT_TRUE(lmdb::get(t, lmdb::open_db(t, "meta", 0), "format", fmt));
-  EXPECT_EQ(fmt, "dspsync-ledger/4");
+  EXPECT_EQ(fmt, "dspsync-ledger/5");
 }
 
 TEST(ledger_store, a_ledger_of_the_first_format_is_read_as_it_is_and_moved_on_when_written) {
   // `dspsync-ledger/1` kept the key index's new level as a B-tree, `keys_new` (prefix ->
   // sequence). A read-only open reads it there; an open for writing moves it into the log and
-  // stamps the ledger `dspsync-ledger/4`, which earlier builds refuse instead of missing keys.
+  // stamps the ledger `dspsync-ledger/5`, which earlier builds refuse instead of missing keys.
   scratch_dir dir;
   auto all = numbered_records("USRC1770", 1000, 130, "v", 7);
   auto store = open_store(dir.path());
@@ -1559,7 +1722,7 @@ TEST(ledger_store, a_ledger_of_the_first_format_is_read_as_it_is_and_moved_on_wh
     auto t = lmdb::txn::begin(env, true);
     std::string_view fmt;
     ASSERT_TRUE(lmdb::get(t, lmdb::open_db(t, "meta", 0), "format", fmt));
-    EXPECT_EQ(fmt, "dspsync-ledger/4");
+    EXPECT_EQ(fmt, "dspsync-ledger/5");
     EXPECT_THROW(lmdb::open_db(t, "keys_new", 0), lmdb::error);  // gone
   }
 }
