@@ -4,9 +4,17 @@
 // its own. Prints records/s, CPU-seconds per million records and peak RSS for each, then the ratio.
 //
 //   bench_e2e [--records N] [--page-size N] [--prefill N] [--no-python] [--keep DIR]
+//   bench_e2e --flat [--small N] [--large N] [--rounds R] [--records N] [--keep DIR]
 //
 // --prefill N first ingests N other records into the same ledger, to show throughput does not
 // collapse as the index grows.
+//
+// --flat measures that target on its own: it prefills two ledgers once (--small, default 100,000
+// records, and --large, default 5,000,000), then runs the same recording R times (default 3) on a
+// fresh copy of each, alternating which goes first, and prints every run, the median records/s of
+// each size and their ratio. Each copy is flushed to disk before its run, so no run pays for
+// writing back the copy; on a machine whose speed drifts, medians of alternated runs compare the
+// sizes and not the hour.
 
 #include <fcntl.h>
 #include <spawn.h>
@@ -225,19 +233,44 @@ void print_row(const char* who, uint64_t records, const child_result& r) {
       r.peak_rss_mib, r.peak_anon_mib);
 }
 
+/// Copies the ledger directory `from` to `to` (replacing it) and flushes the copy to disk.
+void copy_ledger(const std::string& from, const std::string& to) {
+  std::filesystem::remove_all(to);
+  std::filesystem::copy(from, to, std::filesystem::copy_options::recursive);
+  for (const auto& f : std::filesystem::directory_iterator(to)) {
+    const int fd = ::open(f.path().c_str(), O_RDONLY);
+    if (fd >= 0) {
+      ::fsync(fd);
+      ::close(fd);
+    }
+  }
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  return n == 0 ? 0 : n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::size_t records = 1'000'000, prefill = 0;
-  int page_size = 1000;
-  bool python = true;
+  std::size_t records = 1'000'000, prefill = 0, small = 100'000, large = 5'000'000;
+  int page_size = 1000, rounds = 3;
+  bool python = true, flat = false;
   std::string keep;
-  bench::options opts("bench_e2e [--records N] [--page-size N] [--prefill N] [--no-python] [--keep DIR]");
+  bench::options opts(
+      "bench_e2e [--records N] [--page-size N] [--prefill N] [--no-python] [--keep DIR]\n"
+      "       bench_e2e --flat [--small N] [--large N] [--rounds R] [--records N] [--keep DIR]");
   opts.add("--records", records)
       .add("--page-size", page_size)
       .add("--prefill", prefill)
       .flag("--no-python", python, false)
-      .add("--keep", keep);
+      .add("--keep", keep)
+      .flag("--flat", flat, true)
+      .add("--small", small)
+      .add("--large", large)
+      .add("--rounds", rounds);
   if (!opts.parse(argc, argv)) return 2;
   spawner children;  // before the recording and the replay server make this process large
   char tmpl[] = "/tmp/dspsync-bench-XXXXXX";
@@ -256,7 +289,11 @@ int main(int argc, char** argv) {
   ro.dsp = "benchdsp";
   auto t0 = std::chrono::steady_clock::now();
   auto rec = generate_recording(ro);
-  std::optional<recording> pre;
+  std::optional<recording> pre, pre_large;
+  if (flat) {
+    prefill = small;
+    python = false;
+  }
   if (prefill > 0) {
     recording_options po = ro;
     po.records = prefill;
@@ -266,6 +303,16 @@ int main(int argc, char** argv) {
     po.path = "/v1/prefill";
     pre = generate_recording(po);
     hars.push_back(pre->har);
+  }
+  if (flat) {
+    recording_options po = ro;
+    po.records = large;
+    po.seed = 8;
+    po.endpoint_name = "prefill";
+    po.dsp = "prefilldsp";
+    po.path = "/v1/prefill-large";
+    pre_large = generate_recording(po);
+    hars.push_back(pre_large->har);
   }
   hars.push_back(rec.har);
   std::printf(
@@ -282,6 +329,59 @@ int main(int argc, char** argv) {
     return 1;
   }
   const auto origin = (*server)->origin();
+
+  if (flat) {
+    // Prefill each size once, then measure on fresh copies, alternating.
+    struct size_case {
+      const char* name;
+      const recording* prefill;
+      std::string seed_dir;
+      std::vector<double> rates;
+    };
+    std::vector<size_case> sizes = {{"small", &*pre, dir + "/small", {}},
+                                    {"large", &*pre_large, dir + "/large", {}}};
+    for (auto& c : sizes) {
+      std::filesystem::create_directories(c.seed_dir);
+      std::ofstream(c.seed_dir + "/prefill.json")
+          << config_json(c.prefill->endpoint, origin, c.seed_dir + "/ledger");
+      auto r = run_child(children,
+                         {DSPSYNC_BINARY, "run", "--config", c.seed_dir + "/prefill.json", "--once",
+                          "--log-file", c.seed_dir + "/prefill.log"},
+                         c.seed_dir + "/prefill.out");
+      const std::string label = std::string("prefill ") + c.name;
+      print_row(label.c_str(), records_in(c.seed_dir + "/ledger", "prefill"), r);
+    }
+    std::ofstream(dir + "/bench.json") << config_json(rec.endpoint, origin, data_dir);
+    std::printf("\n");
+    for (int round = 0; round < rounds; ++round) {
+      for (int i = 0; i < 2; ++i) {
+        auto& c = sizes[static_cast<std::size_t>(round % 2 == 0 ? i : 1 - i)];
+        copy_ledger(c.seed_dir + "/ledger", data_dir);
+        const uint64_t before = records_in(data_dir, "prefill");
+        auto r = run_child(children,
+                           {DSPSYNC_BINARY, "run", "--config", dir + "/bench.json", "--once", "--log-file",
+                            dir + "/bench.log"},
+                           dir + "/bench.out");
+        const uint64_t n = records_in(data_dir, "bench");
+        if (!WIFEXITED(r.status) || WEXITSTATUS(r.status) != 0 || n != rec.expected.records_in) {
+          std::cerr << "dspsync run failed (" << n << " of " << rec.expected.records_in << " records):\n"
+                    << r.output;
+          return 1;
+        }
+        char label[64];
+        std::snprintf(label, sizeof label, "on %llu", static_cast<unsigned long long>(before));
+        print_row(label, n, r);
+        c.rates.push_back(static_cast<double>(n) / r.wall_s);
+      }
+    }
+    const double s = median(sizes[0].rates), l = median(sizes[1].rates);
+    std::printf(
+        "\nmedian records/s: %.0f on the small ledger, %.0f on the large one: %.2f of it (target: >= 0.80)\n",
+        s, l, l / s);
+    (*server)->stop();
+    if (keep.empty()) std::filesystem::remove_all(dir);
+    return 0;
+  }
 
   if (pre) {
     std::ofstream(dir + "/prefill.json") << config_json(pre->endpoint, origin, data_dir);
