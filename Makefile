@@ -86,7 +86,8 @@ crash-test: build
 	cd $(BUILD) && DSPSYNC_CRASH_KILLS=$(or $(KILLS),50) $(if $(SEED),DSPSYNC_CRASH_SEED=$(SEED)) \
 	  ctest -V --timeout 3600 -R sigkill
 
-# Benchmarks (docs/performance.md): the end-to-end run against the Python recipe, the micro
+# Benchmarks (docs/performance.md): the end-to-end run against the Python recipe, the same
+# recording on a 100k and a 5M ledger (alternated rounds on fresh copies: the flat target), the micro
 # benchmarks, the scale run (10,000 idle endpoints; 50 budgeted endpoints against an enforcing
 # server; start-up on a 5M-record ledger), then the ledger alone as it grows to 5M records.
 # RECORDS=N changes the end-to-end size (default 1,000,000).
@@ -95,6 +96,7 @@ bench: build
 	  if [ "$$(id -u)" = 0 ]; then apt-get install -y -qq python3-httpx python3-pydantic >/dev/null; \
 	  else echo "the Python baseline needs: sudo apt-get install -y python3-httpx python3-pydantic"; exit 1; fi; }
 	$(BUILD)/bench/bench_e2e --records $(or $(RECORDS),1000000)
+	$(BUILD)/bench/bench_e2e --flat
 	$(BUILD)/bench/bench_micro
 	$(BUILD)/bench/bench_scale
 	$(BUILD)/bench/bench_ledger_growth

@@ -1623,7 +1623,7 @@ TEST(ledger_store, restatements_take_entries_out_of_the_new_levels_log_wherever_
 TEST(ledger_store, a_ledger_of_the_second_format_is_read_as_it_is_and_restated_in_place) {
   // `dspsync-ledger/2` kept one log entry per index entry (sequence -> prefix). Such a log is read
   // as it is, by a read-only open and by the table's rebuild; a restatement removes an old-style
-  // entry; new entries go in chunks after it; the ledger is stamped `/4`.
+  // entry; new entries go in chunks after it; the ledger is stamped `/5`.
   scratch_dir dir;
   auto all = numbered_records("USRC1791", 1000, 200, "w", 5);
   auto store = open_store(dir.path());
