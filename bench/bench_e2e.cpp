@@ -294,26 +294,20 @@ int main(int argc, char** argv) {
     prefill = small;
     python = false;
   }
-  if (prefill > 0) {
+  // Other records for the ledger before the measured run: endpoint "prefill", served at `path`.
+  auto prefill_recording = [&](std::size_t n, uint64_t seed, const char* path) {
     recording_options po = ro;
-    po.records = prefill;
-    po.seed = 7;
+    po.records = n;
+    po.seed = seed;
     po.endpoint_name = "prefill";
     po.dsp = "prefilldsp";
-    po.path = "/v1/prefill";
-    pre = generate_recording(po);
-    hars.push_back(pre->har);
-  }
-  if (flat) {
-    recording_options po = ro;
-    po.records = large;
-    po.seed = 8;
-    po.endpoint_name = "prefill";
-    po.dsp = "prefilldsp";
-    po.path = "/v1/prefill-large";
-    pre_large = generate_recording(po);
-    hars.push_back(pre_large->har);
-  }
+    po.path = path;
+    auto r = generate_recording(po);
+    hars.push_back(r.har);
+    return r;
+  };
+  if (prefill > 0) pre = prefill_recording(prefill, 7, "/v1/prefill");
+  if (flat) pre_large = prefill_recording(large, 8, "/v1/prefill-large");
   hars.push_back(rec.har);
   std::printf(
       "workload: %zu records in %zu pages of %d (cursor style), %zu duplicates, %zu restatements, %zu "
