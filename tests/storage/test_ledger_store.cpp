@@ -1053,6 +1053,22 @@ TEST(ledger_store, the_new_level_moves_into_the_middle_one_a_slice_at_a_time) {
   expect_latest_then_repeats_are_duplicates(store, dir.path(), pages, all);
 }
 
+/// Commits `page` with the commit fault raised (`fail`, which the store's fault reads): the commit
+/// fails and no count of the ledger or its key index changes.
+void expect_failed_commit_changes_nothing(ledger_store& store, const ingest_batch& page, bool& fail) {
+  const auto before = stats_of(store);
+  fail = true;
+  const bool committed = static_cast<bool>(store.commit({&page}));
+  fail = false;
+  ASSERT_FALSE(committed);
+  const auto after = stats_of(store);
+  EXPECT_EQ(after.index_new, before.index_new);
+  EXPECT_EQ(after.index_mid, before.index_mid);
+  EXPECT_EQ(after.index_main, before.index_main);
+  EXPECT_EQ(after.index_runs, before.index_runs);
+  EXPECT_EQ(after.record_versions, before.record_versions);
+}
+
 TEST(ledger_store, a_failed_commit_in_a_merge_pass_leaves_the_pass_where_it_was) {
   // Commits that copy a slice, and the one that ends the pass (taking the copied entries out of
   // the new level's table and log), fail; the same pages then count as if nothing had failed.
@@ -1074,17 +1090,10 @@ TEST(ledger_store, a_failed_commit_in_a_merge_pass_leaves_the_pass_where_it_was)
       all[j].record.units += 1;
       records.push_back(all[j]);
     }
-    const auto before = stats_of(*store);
     const auto page = make_batch("s", "x" + std::to_string(i), "x" + std::to_string(i + 1), records);
     if (i % 4 == 1) {
-      fail = true;
-      ASSERT_FALSE(store->commit({&page}));
-      fail = false;
+      ASSERT_NO_FATAL_FAILURE(expect_failed_commit_changes_nothing(*store, page, fail));
       ++failures;
-      const auto after = stats_of(*store);
-      ASSERT_EQ(after.index_new, before.index_new);
-      ASSERT_EQ(after.index_mid, before.index_mid);
-      ASSERT_EQ(after.record_versions, before.record_versions);
     }
     const auto o = commit_one(*store, page);
     ASSERT_EQ(o.inserted, 2u);
@@ -1151,18 +1160,8 @@ TEST(ledger_store, the_main_level_gathers_sorted_runs_and_folds_them_into_its_tr
       records.push_back(all[j]);
     }
     if (i % 5 == 3) {
-      const auto before = stats_of(*store);
-      const auto page = pages.next(records);
-      fail = true;
-      ASSERT_FALSE(store->commit({&page}));
-      fail = false;
+      ASSERT_NO_FATAL_FAILURE(expect_failed_commit_changes_nothing(*store, pages.next(records), fail));
       ++failures;
-      const auto after = stats_of(*store);
-      ASSERT_EQ(after.index_new, before.index_new);
-      ASSERT_EQ(after.index_mid, before.index_mid);
-      ASSERT_EQ(after.index_main, before.index_main);
-      ASSERT_EQ(after.index_runs, before.index_runs);
-      ASSERT_EQ(after.record_versions, before.record_versions);
     }
     const auto o = pages.commit(*store, records);
     ASSERT_EQ(o.inserted, 4u);
