@@ -236,10 +236,10 @@ struct ledger_store::impl {
   void read_mid_roles(const lmdb::txn& t) { std::tie(mid_active, mid_sweeping) = mid_roles(t); }
   // --- the main level: sorted runs and `keys` ---
   // A sweep pass writes the middle tree it empties as a sorted run: its entries under a new run
-  // number (`meta/index_run_next`), keyed (run, prefix) -> sequence, appended in key order
-  // (MDB_APPEND) to the end of the active runs tree, so the pages it writes are new ones at the
-  // tree's right edge, filled whole, and no page of an older run is touched. Two runs trees take
-  // turns (`keys_runs`, `keys_runs_b`; `meta/index_runs_roles`), each listing its runs in `meta`
+  // number (`meta/index_run_last` gives the last one out), keyed (run, prefix) -> sequence, appended in key
+  // order (MDB_APPEND) to the end of the active runs tree, so the pages it writes are new ones at the tree's
+  // right edge, filled whole, and no page of an older run is touched. Two runs trees take turns (`keys_runs`,
+  // `keys_runs_b`; `meta/index_runs_roles`), each listing its runs in `meta`
   // (`index_runs`, `index_runs_b`: run numbers, 8 bytes each). When the active one holds
   // `index_runs_limit` runs (and no sweep is writing one) the two swap and a fold pass copies the
   // full one's runs into `keys` a slice of the key space per commit (`meta/index_fold`, with the

@@ -606,7 +606,8 @@ expected<ledger_stats> ledger_store::stats() const {
       // The active runs tree, and what a fold pass under way has not copied to `keys` yet.
       if (impl_->keys_runs != 0) {
         const auto [active, folding] = impl_->runs_roles(t);
-        out.index_main += entries(active.dbi) + impl_->meta_u64(t, "index_fold_left");
+        out.index_folding = impl_->meta_u64(t, "index_fold_left");
+        out.index_main += entries(active.dbi) + out.index_folding;
         out.index_runs = active.runs.size() + folding.runs.size();
       }
       // Entries a merge pass under way copied to the middle level count there only.

@@ -96,6 +96,9 @@ struct ledger_stats {
   /// Sorted runs in the main level (those of a fold pass under way included; not the one a sweep
   /// pass under way is writing).
   uint64_t index_runs = 0;
+  /// Entries a fold pass under way has still to copy from its runs into the main B-tree (0: none
+  /// under way); counted in `index_main`.
+  uint64_t index_folding = 0;
 };
 
 /// How long the ledger's record commits took (`ledger_store::commit`, successful ones): the whole

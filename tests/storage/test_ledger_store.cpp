@@ -10,6 +10,7 @@
 #include <functional>
 #include <iterator>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -763,6 +764,7 @@ TEST(ledger_store, the_middle_level_moves_into_the_main_one_a_slice_at_a_time) {
   auto store = open_store(dir.path());
   ASSERT_TRUE(store);
   store->set_index_limits(40, 160, 1);
+  store->set_index_runs_limit(2);  // folds too move keys that share a prefix
   std::vector<keyed_record> all;
   for (int i = 0; i < 1200; ++i) {
     auto r = make_record("USRC1760" + std::to_string(2000 + i), "s" + std::to_string(i), 7 + i);
@@ -1134,8 +1136,9 @@ TEST(ledger_store, the_main_level_gathers_sorted_runs_and_folds_them_into_its_tr
   // the runs trees swap and a fold pass copies the full one into the main B-tree a slice per
   // commit, while sweeps go on writing runs into the other. Meanwhile keys are added, restated
   // wherever their entry is (a run, a run being folded, copied or not yet, the main tree) and
-  // repeated, every fifth commit fails once, and the ledger is reopened: every count says one
-  // entry per key, a failed commit changes none, and every key's latest version is found.
+  // repeated, every commit first fails once (so one fails at every pass's start, slice and end),
+  // and the ledger is reopened during a fold: every count says one entry per key, and every key's
+  // latest version is found.
   scratch_dir dir;
   bool fail = false;
   auto setup = [&fail](ledger_store& s) {
@@ -1150,8 +1153,9 @@ TEST(ledger_store, the_main_level_gathers_sorted_runs_and_folds_them_into_its_tr
   auto all = numbered_records("USRC1798", 1000, 900, "r", 2);
   page_chain pages("r");
   std::size_t committed = 0;
-  uint64_t most_runs = 0, runs_before = 0;
-  int failures = 0, folds = 0;
+  uint64_t most_runs = 0, runs_before = 0, folding_before = 0, most_folded = 0, most_folding = 0;
+  int folds = 0, fold_commits = 0;
+  bool reopened = false;
   for (std::size_t i = 0; committed < all.size(); ++i) {
     auto records = slice(all, committed, 4);
     if (committed >= 100 && i % 2 == 0) {
@@ -1159,10 +1163,7 @@ TEST(ledger_store, the_main_level_gathers_sorted_runs_and_folds_them_into_its_tr
       all[j].record.units += 10;
       records.push_back(all[j]);
     }
-    if (i % 5 == 3) {
-      ASSERT_NO_FATAL_FAILURE(expect_failed_commit_changes_nothing(*store, pages.next(records), fail));
-      ++failures;
-    }
+    ASSERT_NO_FATAL_FAILURE(expect_failed_commit_changes_nothing(*store, pages.next(records), fail));
     const auto o = pages.commit(*store, records);
     ASSERT_EQ(o.inserted, 4u);
     ASSERT_EQ(o.restatements, records.size() - 4);
@@ -1172,26 +1173,38 @@ TEST(ledger_store, the_main_level_gathers_sorted_runs_and_folds_them_into_its_tr
     most_runs = std::max(most_runs, st.index_runs);
     if (st.index_runs < runs_before) ++folds;
     runs_before = st.index_runs;
-    if (committed == 500) {
-      // Reopened, read-only then for writing: the passes go on from where the last commit left them.
+    if (st.index_folding > 0) ++fold_commits;
+    most_folding = std::max(most_folding, st.index_folding);
+    if (folding_before > st.index_folding)
+      most_folded = std::max(most_folded, folding_before - st.index_folding);
+    folding_before = st.index_folding;
+    if (committed >= 500 && st.index_folding > 0 && !reopened) {
+      // Reopened during a fold, read-only then for writing: it goes on from where it was.
+      reopened = true;
       reopen_mid_way(store, dir.path(), slice(all, 0, committed), setup);
       ASSERT_TRUE(store);
       EXPECT_EQ(stats_of(*store).index_runs, st.index_runs);
+      EXPECT_EQ(stats_of(*store).index_folding, st.index_folding);
     }
   }
-  EXPECT_GT(failures, 40);
+  EXPECT_TRUE(reopened);
   EXPECT_GE(folds, 3);
   EXPECT_GE(most_runs, 3u);
-  EXPECT_LE(most_runs, 8u);  // runs never pile up: folds keep pace with the sweeps
+  EXPECT_LE(most_runs, 6u);  // a full tree being folded and the other gathering: folds keep pace
+  // Each fold is spread over many commits, none moving more than a slice of what it folds.
+  EXPECT_GE(fold_commits, 3 * 9);  // ten slices at least, the last of which ends the fold
+  EXPECT_GT(most_folded, 0u);
+  EXPECT_LT(2 * most_folded, most_folding);
   expect_latest_then_repeats_are_duplicates(store, dir.path(), pages, all);
   EXPECT_GT(entries_in(dir.path(), "keys"), 300u);  // the folds filled the main tree
 }
 
 TEST(ledger_store, a_sweep_begun_by_the_fourth_format_ends_in_the_main_tree_and_later_ones_write_runs) {
-  // `dspsync-ledger/4` swept the middle level into the main B-tree itself. A ledger of that format
-  // with a sweep under way is opened by this build: the sweep goes on into the main tree (the
-  // entries it copied are there), restatements of copied and uncopied keys leave one entry each,
-  // and the sweeps after it write sorted runs.
+  // `dspsync-ledger/4` swept the middle level into the main B-tree itself and had no runs trees.
+  // Such a ledger with a sweep under way is read as it is, then opened for writing by this build:
+  // the sweep goes on into the main tree (the entries it copied are there), restatements of
+  // copied and uncopied keys leave one entry each, the sweeps after it write sorted runs, and the
+  // ledger is stamped `/5`.
   scratch_dir dir;
   auto setup = [](ledger_store& s) {
     s.set_index_limits(20, 60, 1);
@@ -1204,7 +1217,6 @@ TEST(ledger_store, a_sweep_begun_by_the_fourth_format_ends_in_the_main_tree_and_
     const auto st = stats_of(s);
     ASSERT_EQ(st.index_new + st.index_mid + st.index_main, committed);
   };
-  uint64_t not_copied = 0;  // an upper bound of what the old sweep had left
   // Commit (reopening for each page) until a sweep has copied some of the middle tree into `keys`
   // and has more to copy.
   do {
@@ -1215,23 +1227,38 @@ TEST(ledger_store, a_sweep_begun_by_the_fourth_format_ends_in_the_main_tree_and_
     pages.commit(*store, slice(all, committed, 4));
     committed += 4;
     check_counts(*store);
-    const auto st = stats_of(*store);
-    EXPECT_EQ(st.index_runs, 0u);
-    not_copied = st.index_mid;
+    EXPECT_EQ(stats_of(*store).index_runs, 0u);
   } while (committed < 300 && meta_number(dir.path(), "index_sweep") == 0);
   ASSERT_NE(meta_number(dir.path(), "index_sweep"), 0u);  // a sweep is under way
   ASSERT_EQ(meta_number(dir.path(), "index_sweep_run"), 0u);
-  const uint64_t in_keys = entries_in(dir.path(), "keys");
-  ASSERT_GT(in_keys, 0u);
+  const uint64_t not_copied = meta_number(dir.path(), "index_sweep_left");
+  ASSERT_GT(not_copied, 0u);
+  // What the old sweep copied so far: the prefixes in `keys`. Then the ledger is made what a `/4`
+  // build left: no runs trees, the older tag.
+  std::set<std::string> copied;
   {
     auto env = lmdb::env::open(dir.path(), 64u << 20, 32, 0);
     auto t = lmdb::txn::begin(env, false);
+    {
+      lmdb::cursor c(t, lmdb::open_db(t, "keys", 0));
+      std::string_view k, v;
+      for (bool more = c.get(k, v, MDB_FIRST); more; more = c.get(k, v, MDB_NEXT)) copied.emplace(k);
+    }
+    for (const char* name : {"keys_runs", "keys_runs_b"})
+      lmdb::check(mdb_drop(t.get(), lmdb::open_db(t, name, 0), 1), "mdb_drop");
     lmdb::put(t, lmdb::open_db(t, "meta", 0), "format", "dspsync-ledger/4");
     t.commit();
+  }
+  ASSERT_FALSE(copied.empty());
+  {
+    auto ro = open_store(dir.path(), true);
+    ASSERT_TRUE(ro);
+    expect_latest(*ro, slice(all, 0, committed));
   }
   auto store = open_store(dir.path());
   ASSERT_TRUE(store);
   setup(*store);
+  int restated_copied = 0;
   for (std::size_t i = 0; committed < all.size(); ++i) {
     auto records = slice(all, committed, 4);
     // Restate the oldest keys first: those the old sweep copied, or has still to copy.
@@ -1239,16 +1266,25 @@ TEST(ledger_store, a_sweep_begun_by_the_fourth_format_ends_in_the_main_tree_and_
       const std::size_t j = (i * 5) % 120;
       all[j].record.units += 7;
       records.push_back(all[j]);
+      restated_copied +=
+          copied.count(std::string(reinterpret_cast<const char*>(all[j].key.data()), 8)) != 0 ? 1 : 0;
     }
     const auto o = pages.commit(*store, records);
     ASSERT_EQ(o.restatements, records.size() - 4);
     committed += 4;
     check_counts(*store);
   }
+  EXPECT_GT(restated_copied, 0);
   EXPECT_GT(stats_of(*store).index_runs, 0u);  // later sweeps wrote runs
   expect_latest_then_repeats_are_duplicates(store, dir.path(), pages, all);
-  EXPECT_LE(entries_in(dir.path(), "keys"), in_keys + not_copied);  // the old sweep ended there; no later one
+  // The old sweep ended in `keys`; no later one wrote there.
+  EXPECT_LE(entries_in(dir.path(), "keys"), copied.size() + not_copied);
   EXPECT_GT(entries_in(dir.path(), "keys_runs"), 0u);
+  auto env = lmdb::env::open(dir.path(), 64u << 20, 32, MDB_RDONLY);
+  auto t = lmdb::txn::begin(env, true);
+  std::string_view fmt;
+  ASSERT_TRUE(lmdb::get(t, lmdb::open_db(t, "meta", 0), "format", fmt));
+  EXPECT_EQ(fmt, "dspsync-ledger/5");
 }
 
 TEST(ledger_store, every_successful_commit_is_timed_whole_and_its_durable_write_apart) {
