@@ -617,6 +617,51 @@ struct ledger_store::impl {
   // adds (`pace`): a commit never carries a whole level's move, so no commit stalls the pipeline
   // for the tens to hundreds of milliseconds a move of a quarter million entries takes, and a
   // pass still ends long before the level it empties fills again (2 entries moved per entry added).
+  /// One slice of a pass round the key space cut into `slices` equal parts: the slice starting at
+  /// `from` is [from, to), or [from, max] when it is the last (it reaches the end of the key space).
+  struct key_slice {
+    uint64_t to = 0;
+    bool last = false;
+    key_slice(uint64_t from, uint64_t slices) {
+      const uint64_t width = UINT64_MAX / std::max<uint64_t>(1, slices);
+      last = from >= UINT64_MAX - width;
+      to = last ? UINT64_MAX : from + width;
+    }
+  };
+  /// Slices for a pass copying `entries` entries into the main level: about `pace` entries each,
+  /// a tenth of the key space at most, and, when it writes into `keys` (not a new run), at most
+  /// `index_step_pages` of its leaf pages each, so no transaction's dirty pages grow with it.
+  uint64_t main_level_slices(const lmdb::txn& t, bool into_keys, uint64_t entries, uint64_t pace) const {
+    uint64_t pages = 0;  // a run's pages are all new: only `keys` has pages a slice rewrites
+    if (into_keys) {
+      MDB_stat st{};
+      lmdb::check(mdb_stat(t.get(), keys, &st), "mdb_stat");
+      pages = st.ms_leaf_pages;
+    }
+    return std::max({uint64_t{10}, pages / std::max<uint64_t>(1, index_step_pages) + 1,
+                     entries / std::max<uint64_t>(1, pace)});
+  }
+  /// Puts (prefix, sequence) entries that come in key order into a prefix-keyed tree: appended
+  /// (MDB_APPEND, MDB_APPENDDUP for a repeated prefix) when the first lies above everything the
+  /// tree held, so no entry is searched for from the root; otherwise an ordinary put each.
+  class ordered_puts {
+   public:
+    ordered_puts(const lmdb::txn& t, MDB_dbi dbi, uint64_t first) : w_(t, dbi) {
+      std::string_view k, v;
+      above_ = !w_.get(k, v, MDB_LAST) || codec::reader::decode_u64be(k) < first;
+    }
+    void put(uint64_t prefix, uint64_t seq) {
+      const unsigned flags = !above_ ? 0u : !first_ && prefix == prev_ ? MDB_APPENDDUP : MDB_APPEND;
+      w_.put(codec::u64_key(prefix), codec::u64_key(seq), flags);
+      prev_ = prefix;
+      first_ = false;
+    }
+
+   private:
+    lmdb::cursor w_;
+    bool above_ = false, first_ = true;
+    uint64_t prev_ = 0;
+  };
   /// Entries a slice of either pass moves in a commit that added `added` entries to the new level.
   uint64_t pace(std::size_t added) const { return std::max<uint64_t>(index_slice_entries, 2 * added); }
   /// Least entries a slice moves (4,096 by default; tests set fewer to cross slices in a few pages).
@@ -664,10 +709,7 @@ struct ledger_store::impl {
                            merge_snapshot.end());
       merge_snapshot_bound = bound;
     }
-    const uint64_t slices = std::max<uint64_t>(1, merge_snapshot.size() / std::max<uint64_t>(1, pace));
-    const uint64_t width = UINT64_MAX / slices;
-    const bool last = from >= UINT64_MAX - width;          // this slice reaches the end of the key space
-    const uint64_t to = last ? UINT64_MAX : from + width;  // the slice is [from, to), or [from, max]
+    const auto [to, last] = key_slice(from, merge_snapshot.size() / std::max<uint64_t>(1, pace));
     auto at =
         std::lower_bound(merge_snapshot.begin(), merge_snapshot.end(), std::make_pair(from, uint64_t{0}));
     const auto end = last ? merge_snapshot.end()
@@ -675,11 +717,7 @@ struct ledger_store::impl {
     {
       // Keys above everything the tree holds (all of them after a swap emptied it, then each slice
       // after the one before) are appended: no search from the root per entry.
-      lmdb::cursor w(t, mid_active);
-      std::string_view k, v;
-      const bool above = at != end && (!w.get(k, v, MDB_LAST) || codec::reader::decode_u64be(k) < at->first);
-      bool first = true;
-      uint64_t prev = 0;
+      ordered_puts w(t, mid_active, at != end ? at->first : 0);
       for (; at != end; ++at) {
         // The table is far larger than the caches: ask for the slots of the entries ahead so their
         // misses overlap (one at a time, the check was the ledger's costliest line).
@@ -687,10 +725,7 @@ struct ledger_store::impl {
         const auto [prefix, seq] = *at;
         // Gone since the pass started (restated): its key's entry is the newer one, in this level.
         if (!new_level.find_if(prefix, [seq = seq](uint64_t s) { return s == seq; })) continue;
-        const unsigned flags = !above ? 0u : !first && prefix == prev ? MDB_APPENDDUP : MDB_APPEND;
-        w.put(codec::u64_key(prefix), codec::u64_key(seq), flags);
-        prev = prefix;
-        first = false;
+        w.put(prefix, seq);
         ++copied;
         if (older_filter) older_filter->add(prefix);
         if (building) building->merged_since.push_back(prefix);
@@ -738,18 +773,8 @@ struct ledger_store::impl {
   /// at the start. Slices hold about `pace` entries of the tree and cover a tenth of the key space
   /// at most (and, into `keys`, at most `index_step_pages` of its pages). True while the pass goes on.
   bool sweep_slice(const lmdb::txn& t, uint64_t from, uint64_t pace) {
-    uint64_t main_pages = 0;  // a run's pages are all new: only `keys` has pages a slice rewrites
-    if (sweep_run == 0) {
-      MDB_stat st{};
-      lmdb::check(mdb_stat(t.get(), keys, &st), "mdb_stat");
-      main_pages = st.ms_leaf_pages;
-    }
-    const uint64_t slices = std::max({uint64_t{10}, main_pages / std::max<uint64_t>(1, index_step_pages) + 1,
-                                      entries(t, mid_sweeping) / std::max<uint64_t>(1, pace)});
-    const uint64_t width = UINT64_MAX / slices;
-    const bool last = from >= UINT64_MAX - width;  // this slice reaches the end of the key space
-    const uint64_t to =
-        last ? UINT64_MAX : from + width;  // the slice is [from, to), or [from, max] when last
+    const auto [to, last] =
+        key_slice(from, main_level_slices(t, sweep_run == 0, entries(t, mid_sweeping), pace));
     uint64_t copied = 0;
     {
       lmdb::cursor c(t, mid_sweeping);
@@ -824,14 +849,7 @@ struct ledger_store::impl {
       lmdb::put(t, meta, "index_fold_left", codec::u64_key(entries(t, runs_folding.dbi)));
     }
     const uint64_t from = meta_u64(t, "index_fold");
-    MDB_stat st{};
-    lmdb::check(mdb_stat(t.get(), keys, &st), "mdb_stat");
-    const uint64_t slices =
-        std::max({uint64_t{10}, st.ms_leaf_pages / std::max<uint64_t>(1, index_step_pages) + 1,
-                  entries(t, runs_folding.dbi) / std::max<uint64_t>(1, pace)});
-    const uint64_t width = UINT64_MAX / slices;
-    const bool last = from >= UINT64_MAX - width;  // this slice reaches the end of the key space
-    const uint64_t to = last ? UINT64_MAX : from + width;
+    const auto [to, last] = key_slice(from, main_level_slices(t, true, entries(t, runs_folding.dbi), pace));
     std::vector<std::pair<uint64_t, uint64_t>> moving;  // (prefix, sequence)
     {
       lmdb::cursor c(t, runs_folding.dbi);
@@ -848,19 +866,11 @@ struct ledger_store::impl {
       }
     }
     std::sort(moving.begin(), moving.end());
-    {
+    if (!moving.empty()) {
       // Into an empty `keys` (the usual case for a ledger begun with the runs, at the first fold)
       // and then above what the slices before put there, entries are appended.
-      lmdb::cursor w(t, keys);
-      std::string_view k, v;
-      const bool above = !moving.empty() &&
-                         (!w.get(k, v, MDB_LAST) || codec::reader::decode_u64be(k) < moving.front().first);
-      for (std::size_t i = 0; i < moving.size(); ++i) {
-        const unsigned flags = !above                                             ? 0u
-                               : i != 0 && moving[i].first == moving[i - 1].first ? MDB_APPENDDUP
-                                                                                  : MDB_APPEND;
-        w.put(codec::u64_key(moving[i].first), codec::u64_key(moving[i].second), flags);
-      }
+      ordered_puts w(t, keys, moving.front().first);
+      for (const auto& [prefix, seq] : moving) w.put(prefix, seq);
     }
     const uint64_t left = meta_u64(t, "index_fold_left");
     if (left < moving.size()) throw lmdb::error("the key index's fold count is off", MDB_CORRUPTED);
