@@ -233,6 +233,21 @@ void print_row(const char* who, uint64_t records, const child_result& r) {
       r.peak_rss_mib, r.peak_anon_mib);
 }
 
+/// Runs `dspsync run --config <dir>/<name>.json --once`, its log and output beside the config.
+child_result run_engine(spawner& s, const std::string& dir, const std::string& name) {
+  const std::string stem = dir + "/" + name;
+  return run_child(s,
+                   {DSPSYNC_BINARY, "run", "--config", stem + ".json", "--once", "--log-file", stem + ".log"},
+                   stem + ".out");
+}
+
+/// Whether the run `r` exited 0 having ingested all `expected` records (`n` counted); says why not.
+bool ingested_all(const child_result& r, uint64_t n, uint64_t expected) {
+  if (WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0 && n == expected) return true;
+  std::cerr << "dspsync run failed (" << n << " of " << expected << " records):\n" << r.output;
+  return false;
+}
+
 /// Copies the ledger directory `from` to `to` (replacing it) and flushes the copy to disk.
 void copy_ledger(const std::string& from, const std::string& to) {
   std::filesystem::remove_all(to);
@@ -338,10 +353,7 @@ int main(int argc, char** argv) {
       std::filesystem::create_directories(c.seed_dir);
       std::ofstream(c.seed_dir + "/prefill.json")
           << config_json(c.prefill->endpoint, origin, c.seed_dir + "/ledger");
-      auto r = run_child(children,
-                         {DSPSYNC_BINARY, "run", "--config", c.seed_dir + "/prefill.json", "--once",
-                          "--log-file", c.seed_dir + "/prefill.log"},
-                         c.seed_dir + "/prefill.out");
+      auto r = run_engine(children, c.seed_dir, "prefill");
       const std::string label = std::string("prefill ") + c.name;
       print_row(label.c_str(), records_in(c.seed_dir + "/ledger", "prefill"), r);
     }
@@ -352,16 +364,9 @@ int main(int argc, char** argv) {
         auto& c = sizes[static_cast<std::size_t>(round % 2 == 0 ? i : 1 - i)];
         copy_ledger(c.seed_dir + "/ledger", data_dir);
         const uint64_t before = records_in(data_dir, "prefill");
-        auto r = run_child(children,
-                           {DSPSYNC_BINARY, "run", "--config", dir + "/bench.json", "--once", "--log-file",
-                            dir + "/bench.log"},
-                           dir + "/bench.out");
+        auto r = run_engine(children, dir, "bench");
         const uint64_t n = records_in(data_dir, "bench");
-        if (!WIFEXITED(r.status) || WEXITSTATUS(r.status) != 0 || n != rec.expected.records_in) {
-          std::cerr << "dspsync run failed (" << n << " of " << rec.expected.records_in << " records):\n"
-                    << r.output;
-          return 1;
-        }
+        if (!ingested_all(r, n, rec.expected.records_in)) return 1;
         char label[64];
         std::snprintf(label, sizeof label, "on %llu", static_cast<unsigned long long>(before));
         print_row(label, n, r);
@@ -379,23 +384,13 @@ int main(int argc, char** argv) {
 
   if (pre) {
     std::ofstream(dir + "/prefill.json") << config_json(pre->endpoint, origin, data_dir);
-    auto r = run_child(children,
-                       {DSPSYNC_BINARY, "run", "--config", dir + "/prefill.json", "--once", "--log-file",
-                        dir + "/prefill.log"},
-                       dir + "/prefill.out");
+    auto r = run_engine(children, dir, "prefill");
     print_row("prefill", records_in(data_dir, "prefill"), r);
   }
   std::ofstream(dir + "/bench.json") << config_json(rec.endpoint, origin, data_dir);
-  auto ours = run_child(
-      children,
-      {DSPSYNC_BINARY, "run", "--config", dir + "/bench.json", "--once", "--log-file", dir + "/bench.log"},
-      dir + "/bench.out");
+  auto ours = run_engine(children, dir, "bench");
   auto ours_records = records_in(data_dir, "bench");
-  if (!WIFEXITED(ours.status) || WEXITSTATUS(ours.status) != 0 || ours_records != rec.expected.records_in) {
-    std::cerr << "dspsync run failed (" << ours_records << " of " << rec.expected.records_in << " records):\n"
-              << ours.output;
-    return 1;
-  }
+  if (!ingested_all(ours, ours_records, rec.expected.records_in)) return 1;
   std::printf("\n");
   print_row("dspsync", ours_records, ours);
   if (python) {
