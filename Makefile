@@ -87,7 +87,8 @@ crash-test: build
 	  ctest -V --timeout 3600 -R sigkill
 
 # Benchmarks (docs/performance.md): the end-to-end run against the Python recipe, the same
-# recording on a 100k and a 5M ledger (alternated rounds on fresh copies: the flat target), the micro
+# recording on a 100k and a 5M ledger (alternated rounds on copies made up front, ~7 GB under /tmp
+# for the default three rounds: the flat target), the micro
 # benchmarks, the scale run (10,000 idle endpoints; 50 budgeted endpoints against an enforcing
 # server; start-up on a 5M-record ledger), then the ledger alone as it grows to 5M records.
 # RECORDS=N changes the end-to-end size (default 1,000,000).
