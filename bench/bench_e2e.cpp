@@ -370,6 +370,7 @@ int main(int argc, char** argv) {
       std::cerr << server.error().message << "\n";
       return 1;
     }
+    for (auto& c : sizes) c.prefill = nullptr;
     pre.reset();
     pre_large.reset();
     ::malloc_trim(0);
@@ -385,6 +386,28 @@ int main(int argc, char** argv) {
       std::string dir;
     };
     std::vector<planned_run> plan;
+    // Room for every copy and what each run adds (about 600 bytes per record): checked first, so
+    // a full disk is a clear message and not a copy failing half way.
+    const auto bytes_in = [](const std::string& d) {
+      uintmax_t n = 0;
+      for (const auto& f : std::filesystem::directory_iterator(d))
+        if (f.is_regular_file()) n += f.file_size();
+      return n;
+    };
+    const uintmax_t needed = static_cast<uintmax_t>(rounds) *
+                             (bytes_in(sizes[0].seed_dir + "/ledger") +
+                              bytes_in(sizes[1].seed_dir + "/ledger") + 2 * 640 * uintmax_t{records});
+    const uintmax_t available = std::filesystem::space(dir).available;
+    if (available < needed) {
+      std::fprintf(stderr,
+                   "bench_e2e --flat: %s has %.1f GiB free; %d rounds need about %.1f GiB (fewer --rounds, "
+                   "or --keep DIR elsewhere)\n",
+                   dir.c_str(), static_cast<double>(available) / (1 << 30), rounds,
+                   static_cast<double>(needed) / (1 << 30));
+      (*server)->stop();
+      if (keep.empty()) std::filesystem::remove_all(dir);
+      return 1;
+    }
     const auto copy_start = std::chrono::steady_clock::now();
     for (int round = 0; round < rounds; ++round) {
       for (int i = 0; i < 2; ++i) {
@@ -398,9 +421,7 @@ int main(int argc, char** argv) {
       }
     }
     uintmax_t copied_bytes = 0;
-    for (const auto& p : plan)
-      for (const auto& f : std::filesystem::directory_iterator(p.dir + "/ledger"))
-        if (f.is_regular_file()) copied_bytes += f.file_size();
+    for (const auto& p : plan) copied_bytes += bytes_in(p.dir + "/ledger");
     std::printf("\n%zu copies of the ledgers, %.1f GiB, made and flushed in %.1f s before the first run\n\n",
                 plan.size(), static_cast<double>(copied_bytes) / (1024.0 * 1024.0 * 1024.0),
                 std::chrono::duration<double>(std::chrono::steady_clock::now() - copy_start).count());
@@ -409,7 +430,10 @@ int main(int argc, char** argv) {
       const uint64_t before = records_in(ledger, "prefill");
       auto r = run_engine(children, p.dir, "bench");
       const uint64_t n = records_in(ledger, "bench");
-      if (!ingested_all(r, n, rec.expected.records_in)) return 1;
+      if (!ingested_all(r, n, rec.expected.records_in)) {
+        std::cerr << "(its ledger, config and log are kept in " << p.dir << ")\n";
+        return 1;
+      }
       char label[64];
       std::snprintf(label, sizeof label, "on %llu", static_cast<unsigned long long>(before));
       print_row(label, n, r);
