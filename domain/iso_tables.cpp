@@ -101,6 +101,13 @@ static_assert(sorted_by(territories, [](const territory_row& r) { return r.alpha
 static_assert(sorted_by(currencies, [](const currency_info& c) { return c.code; }),
               "currencies must be sorted by code and free of duplicates");
 
+constexpr bool three_letter_codes() {
+  for (const auto& c : currencies)
+    if (c.code.size() != 3) return false;
+  return true;
+}
+static_assert(three_letter_codes(), "find_currency compares three characters of every code");
+
 /// Index of an alpha-2 code in a 26x26 bit table.
 constexpr size_t alpha2_index(char a, char b) { return static_cast<size_t>((a - 'A') * 26 + (b - 'A')); }
 
@@ -189,9 +196,14 @@ bool isrc_prefix_known(std::string_view isrc) {
 expected<std::string> normalize_territory(std::string_view raw, const territory_options& opts,
                                           std::string_view field) {
   const std::string code = upper(trim(raw));
-  if (code == "WW" || code == "WORLD" || code == "WORLDWIDE") return std::string("WW");
-  if (code == "UK") return std::string("GB");
-  if (is_alpha2(code)) return code;
+  // Two letters, the usual case, first and without string comparisons (every record comes here).
+  if (code.size() == 2) {
+    if (code[0] == 'W' && code[1] == 'W') return std::string("WW");
+    if (code[0] == 'U' && code[1] == 'K') return std::string("GB");
+    if (is_alpha2(code)) return code;
+  } else if (code == "WORLD" || code == "WORLDWIDE") {
+    return std::string("WW");
+  }
   if (code.size() == 3) {
     if (auto a2 = alpha2_of(code); !a2.empty()) return std::string(a2);
   }
@@ -212,11 +224,19 @@ expected<std::string> normalize_territory(std::string_view raw, const territory_
 const currency_info* find_currency(std::string_view code) {
   code = trim(code);
   if (code.size() != 3) return nullptr;
-  const char key_chars[3] = {to_upper(code[0]), to_upper(code[1]), to_upper(code[2])};
-  const std::string_view key(key_chars, 3);
-  const auto* it = std::lower_bound(currencies.begin(), currencies.end(), key,
-                                    [](const currency_info& c, std::string_view k) { return c.code < k; });
-  return it != currencies.end() && it->code == key ? &*it : nullptr;
+  const char key[3] = {to_upper(code[0]), to_upper(code[1]), to_upper(code[2])};
+  // Codes are three characters: compared in place (as `std::string_view` orders them, by unsigned
+  // character) rather than by a library call per step of the search; every record comes here.
+  const auto compare = [&](std::string_view c) {
+    for (int i = 0; i < 3; ++i) {
+      const auto a = static_cast<unsigned char>(c[i]), b = static_cast<unsigned char>(key[i]);
+      if (a != b) return a < b ? -1 : 1;
+    }
+    return 0;
+  };
+  const auto* it = std::lower_bound(currencies.begin(), currencies.end(), 0,
+                                    [&](const currency_info& c, int) { return compare(c.code) < 0; });
+  return it != currencies.end() && compare(it->code) == 0 ? &*it : nullptr;
 }
 
 expected<std::string> normalize_currency(std::string_view raw, std::string_view field) {
