@@ -340,6 +340,12 @@ int main(int argc, char** argv) {
     return 1;
   }
   const auto origin = (*server)->origin();
+  // Stops serving and removes the working directory (unless --keep), with the exit code `rc`.
+  const auto finish = [&](int rc) {
+    (*server)->stop();
+    if (keep.empty()) std::filesystem::remove_all(dir);
+    return rc;
+  };
 
   if (flat) {
     // Prefill each size once, then measure on copies, alternating.
@@ -404,9 +410,7 @@ int main(int argc, char** argv) {
                    "or --keep DIR elsewhere)\n",
                    dir.c_str(), static_cast<double>(available) / (1 << 30), rounds,
                    static_cast<double>(needed) / (1 << 30));
-      (*server)->stop();
-      if (keep.empty()) std::filesystem::remove_all(dir);
-      return 1;
+      return finish(1);
     }
     const auto copy_start = std::chrono::steady_clock::now();
     for (int round = 0; round < rounds; ++round) {
@@ -443,9 +447,7 @@ int main(int argc, char** argv) {
     std::printf(
         "\nmedian records/s: %.0f on the small ledger, %.0f on the large one: %.2f of it (target: >= 0.80)\n",
         s, l, l / s);
-    (*server)->stop();
-    if (keep.empty()) std::filesystem::remove_all(dir);
-    return 0;
+    return finish(0);
   }
 
   if (pre) {
@@ -479,7 +481,5 @@ int main(int argc, char** argv) {
         (static_cast<double>(ours_records) / ours.wall_s) / (static_cast<double>(n) / theirs.wall_s);
     std::printf("\nratio (records/s, dspsync / python recipe): %.1fx\n", ratio);
   }
-  (*server)->stop();
-  if (keep.empty()) std::filesystem::remove_all(dir);
-  return 0;
+  return finish(0);
 }
